@@ -1,0 +1,386 @@
+/*
+ * fwinfer.h - the public API of libfwinfer.
+ *
+ * libfwinfer is an embeddable LLM inference library: it loads GGUF model
+ * files, runs the transformer on the CPU and samples tokens.  This header is
+ * the whole public API and its documentation.
+ *
+ * Conventions, valid for every function unless its comment says otherwise:
+ *
+ *  - Every function whose name does not say it returns something else returns
+ *    an fw_status: FW_OK (0) on success, a fixed negative FW_E_* code on
+ *    failure.  Codes are never renumbered or reused.
+ *  - Objects are opaque and created through out-parameters.  On failure the
+ *    out-parameter is set to NULL.  Destructors (fw_*_free) accept NULL.
+ *  - Parameter structs start with `struct_size`, are filled with defaults by
+ *    their *_init function and passed by pointer.  They only grow at the end;
+ *    the library reads only the first `struct_size` bytes, so a program built
+ *    against an older header keeps working with a newer library.
+ *  - Strings passed in are UTF-8 and either NUL-terminated (`const char *`) or
+ *    given with an explicit length.  Text comes back in caller buffers
+ *    (buf, cap, &n_needed): *n_needed receives the length of the full text in
+ *    bytes without the terminating NUL; if cap > n_needed the text and a NUL
+ *    are written, otherwise FW_E_BUFFER_TOO_SMALL is returned and, if cap > 0,
+ *    a truncated NUL-terminated prefix is written.
+ *  - Error messages: when a call fails, a message saying what was wrong and
+ *    where is stored (a) in the calling thread's last-error slot, read with
+ *    fw_last_error(), and (b) when the call has a handle, in that handle,
+ *    read with fw_model_errmsg() and friends.
+ *  - The library never prints, never calls exit() or abort().  Diagnostics go
+ *    to a log callback, which is silent by default.
+ *
+ * Threads: an fw_model is immutable after loading and may be used from any
+ * number of threads at once.  Every function taking only an fw_model (or no
+ * handle) is thread-safe.
+ *
+ * This header needs only <stdint.h> and <stddef.h>, and compiles as C11 and
+ * as C++.
+ */
+#ifndef FWINFER_H
+#define FWINFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Export macro                                                              */
+/* ------------------------------------------------------------------------ */
+
+#if defined(_WIN32) && defined(FW_BUILDING_DLL)
+#define FW_API __declspec(dllexport)
+#elif defined(_WIN32) && !defined(FW_STATIC)
+#define FW_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define FW_API __attribute__((visibility("default")))
+#else
+#define FW_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The API version.  The build reads these three lines for the library's
+ * version and soname (libfwinfer.so.MAJOR), so they are the single source of
+ * truth.  MAJOR changes only on an incompatible ABI change. */
+#define FW_VERSION_MAJOR 0
+#define FW_VERSION_MINOR 1
+#define FW_VERSION_PATCH 0
+
+#define FW_VERSION_NUMBER \
+    (FW_VERSION_MAJOR * 10000 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
+
+/* The version of the library actually linked, as MAJOR*10000 + MINOR*100 +
+ * PATCH.  Compare with FW_VERSION_NUMBER to detect a header/library mismatch.
+ * Thread-safe. */
+FW_API uint32_t fw_version_number(void);
+
+/* The version of the linked library as static text, e.g. "0.1.0".  Never
+ * NULL; the string is owned by the library and lives forever.  Thread-safe. */
+FW_API const char *fw_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef int32_t fw_status;
+
+#define FW_OK 0
+#define FW_E_INVALID_ARG -1      /* a NULL pointer, bad size or bad flag */
+#define FW_E_NOMEM -2            /* memory allocation failed */
+#define FW_E_IO -3               /* a file could not be opened, read, written */
+#define FW_E_FORMAT -4           /* the input is malformed (file, JSON, ...) */
+#define FW_E_UNSUPPORTED -5      /* valid input this build cannot handle */
+#define FW_E_NOT_FOUND -6        /* no such key, tensor, name or index */
+#define FW_E_TYPE -7             /* the value exists but has another type */
+#define FW_E_BUFFER_TOO_SMALL -8 /* the caller buffer is too small */
+#define FW_E_CANCELLED -9        /* cancelled by fw_*_cancel */
+#define FW_E_ABORTED -10         /* a callback asked to stop */
+#define FW_E_RANGE -11           /* a parameter value is out of range */
+#define FW_E_CONTEXT_FULL -12    /* the context has no room left */
+#define FW_E_NUMERIC -13         /* NaN or infinity where a number was due */
+#define FW_E_STATE -14           /* call not valid in the object's state */
+#define FW_E_INTERNAL -15        /* a bug in libfwinfer: please report it */
+
+/* The name of a status code as static text, e.g. "FW_E_FORMAT: malformed
+ * input".  Unknown codes give "unknown status".  Never NULL.  Thread-safe. */
+FW_API const char *fw_status_str(fw_status status);
+
+/* The message of the last failed call made by the calling thread, or "" if
+ * none failed yet.  The string is owned by the library and stays valid until
+ * the calling thread's next failing libfwinfer call (or until the thread
+ * exits).  Successful calls do not clear it.  Thread-safe (per thread). */
+FW_API const char *fw_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define FW_LOG_ERROR 0
+#define FW_LOG_WARN 1
+#define FW_LOG_INFO 2
+#define FW_LOG_DEBUG 3
+
+/* A log callback: `level` is one of FW_LOG_*, `message` is a complete,
+ * NUL-terminated line without a trailing newline, valid only during the call.
+ * It is called on the thread that made the library call. */
+typedef void (*fw_log_fn)(int32_t level, const char *message, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Opaque handles                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* A loaded model: immutable after fw_model_load returns; share it freely. */
+typedef struct fw_model fw_model;
+/* An evaluation context (KV cache, scratch, threads): one thread at a time. */
+typedef struct fw_context fw_context;
+/* A sampler chain with its state: one thread at a time. */
+typedef struct fw_sampler fw_sampler;
+
+/* ------------------------------------------------------------------------ */
+/* Tensor types                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* ggml tensor type ids as stored in GGUF files.  Every id ggml ever defined
+ * is known by name (fw_type_name), including ones removed from ggml; whether
+ * a type can be computed is a separate question (see the model loader). */
+#define FW_TYPE_F32 0
+#define FW_TYPE_F16 1
+#define FW_TYPE_Q4_0 2
+#define FW_TYPE_Q4_1 3
+#define FW_TYPE_Q5_0 6
+#define FW_TYPE_Q5_1 7
+#define FW_TYPE_Q8_0 8
+#define FW_TYPE_Q8_1 9
+#define FW_TYPE_Q2_K 10
+#define FW_TYPE_Q3_K 11
+#define FW_TYPE_Q4_K 12
+#define FW_TYPE_Q5_K 13
+#define FW_TYPE_Q6_K 14
+#define FW_TYPE_Q8_K 15
+#define FW_TYPE_IQ2_XXS 16
+#define FW_TYPE_IQ2_XS 17
+#define FW_TYPE_IQ3_XXS 18
+#define FW_TYPE_IQ1_S 19
+#define FW_TYPE_IQ4_NL 20
+#define FW_TYPE_IQ3_S 21
+#define FW_TYPE_IQ2_S 22
+#define FW_TYPE_IQ4_XS 23
+#define FW_TYPE_I8 24
+#define FW_TYPE_I16 25
+#define FW_TYPE_I32 26
+#define FW_TYPE_I64 27
+#define FW_TYPE_F64 28
+#define FW_TYPE_IQ1_M 29
+#define FW_TYPE_BF16 30
+#define FW_TYPE_TQ1_0 34
+#define FW_TYPE_TQ2_0 35
+#define FW_TYPE_MXFP4 39
+
+/* The name of a tensor type id ("Q4_0", "BF16", ...), or NULL if no ggml
+ * version ever defined the id.  Ids removed from ggml (e.g. 4, "Q4_2") still
+ * have their name.  Thread-safe. */
+FW_API const char *fw_type_name(int32_t type);
+
+/* Elements per block and bytes per block of a tensor type (1 and 4 for F32,
+ * 32 and 18 for Q4_0).  Returns FW_E_UNSUPPORTED for removed ids and
+ * FW_E_NOT_FOUND for unknown ones.  Either out-pointer may be NULL.
+ * Thread-safe. */
+FW_API fw_status fw_type_block_info(int32_t type, int64_t *block_elems,
+                                    int64_t *block_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Metadata value types                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* GGUF metadata value types (the ids used in the file). */
+#define FW_META_UINT8 0
+#define FW_META_INT8 1
+#define FW_META_UINT16 2
+#define FW_META_INT16 3
+#define FW_META_UINT32 4
+#define FW_META_INT32 5
+#define FW_META_FLOAT32 6
+#define FW_META_BOOL 7
+#define FW_META_STRING 8
+#define FW_META_ARRAY 9
+#define FW_META_UINT64 10
+#define FW_META_INT64 11
+#define FW_META_FLOAT64 12
+
+/* The name of a metadata value type ("uint32", "string", "array", ...), or
+ * NULL for an unknown id.  Thread-safe. */
+FW_API const char *fw_meta_type_name(int32_t type);
+
+/* ------------------------------------------------------------------------ */
+/* Model loading                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Load progress: called with a value in [0, 1] that never decreases, the
+ * last call with 1.0 on success.  Return non-zero to abort the load, which
+ * then fails with FW_E_ABORTED.  Called on the loading thread. */
+typedef int32_t (*fw_progress_fn)(float progress, void *user_data);
+
+typedef struct fw_model_params {
+    uint32_t struct_size;     /* sizeof(fw_model_params), set by _init */
+    uint32_t use_mmap;        /* 1 (default): map the file; if mapping fails
+                                 the file is read into memory instead.
+                                 0: always read it into memory. */
+    fw_progress_fn progress;  /* optional, default NULL */
+    void *progress_user_data;
+    fw_log_fn log;            /* optional, default NULL (silent) */
+    void *log_user_data;
+    int32_t log_level;        /* highest FW_LOG_* level passed to `log`;
+                                 default FW_LOG_WARN */
+    uint32_t reserved0;
+} fw_model_params;
+
+/* Fill `params` with the defaults.  `params` must not be NULL.
+ * Thread-safe. */
+FW_API void fw_model_params_init(fw_model_params *params);
+
+/* Load a GGUF model file (GGUF versions 2 and 3, little-endian).
+ *
+ * The file is memory-mapped read-only (weights are never copied) unless
+ * params->use_mmap is 0 or mapping fails.  Everything in it is validated:
+ * header, metadata, tensor table, offsets and sizes; a malformed file fails
+ * with FW_E_FORMAT and a message naming the key or tensor and the numbers
+ * involved; a valid file using something this build cannot handle fails with
+ * FW_E_UNSUPPORTED.  `params` may be NULL for the defaults.
+ *
+ * On success *out_model owns the mapping; free it with fw_model_free.  On
+ * failure *out_model is NULL and fw_last_error() says why.
+ * Thread-safe: any number of models may be loaded concurrently. */
+FW_API fw_status fw_model_load(const char *path, const fw_model_params *params,
+                               fw_model **out_model);
+
+/* As fw_model_load, from a GGUF image in memory.  Nothing is copied: the
+ * buffer must stay valid and unchanged until fw_model_free returns.  The
+ * buffer should be aligned to at least 32 bytes for fast weight access
+ * (any alignment works). */
+FW_API fw_status fw_model_load_from_memory(const void *data, size_t size,
+                                           const fw_model_params *params,
+                                           fw_model **out_model);
+
+/* Free a model and unmap its file.  Accepts NULL.  Every context and sampler
+ * created from the model must be freed first.  Not thread-safe with any
+ * other use of the same model. */
+FW_API void fw_model_free(fw_model *model);
+
+/* The message of the last failed call on this model, or "" if none.  Valid
+ * until the next failing call on the same model or fw_model_free.  Because a
+ * model is shared between threads, prefer fw_last_error() in multi-threaded
+ * programs: this slot holds whichever thread's failure came last. */
+FW_API const char *fw_model_errmsg(const fw_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Model information                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* general.architecture ("llama", ...), or "" if the file has none.  Owned by
+ * the model, valid until fw_model_free.  Thread-safe. */
+FW_API const char *fw_model_arch(const fw_model *model);
+
+/* The GGUF version of the file (2 or 3), its data alignment (general.alignment,
+ * default 32) and the file offset where the tensor data section starts.
+ * Thread-safe. */
+FW_API uint32_t fw_model_gguf_version(const fw_model *model);
+FW_API uint32_t fw_model_alignment(const fw_model *model);
+FW_API uint64_t fw_model_data_offset(const fw_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Metadata                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Number of metadata keys, in file order.  Thread-safe. */
+FW_API int64_t fw_model_meta_count(const fw_model *model);
+
+/* The key of metadata entry `index` (0 <= index < count), NUL-terminated,
+ * owned by the model and valid until fw_model_free; NULL if out of range.
+ * Thread-safe. */
+FW_API const char *fw_model_meta_key(const fw_model *model, int64_t index);
+
+/* The index of `key`, or -1 if absent.  Thread-safe. */
+FW_API int64_t fw_model_meta_find(const fw_model *model, const char *key);
+
+/* The value type (FW_META_*) of `key`, and for arrays the element type and
+ * element count.  Out-pointers may be NULL.  FW_E_NOT_FOUND if absent.
+ * For non-arrays *elem_type is -1 and *n_elems is 0.  Thread-safe. */
+FW_API fw_status fw_model_meta_type(const fw_model *model, const char *key,
+                                    int32_t *type, int32_t *elem_type,
+                                    uint64_t *n_elems);
+
+/* Typed getters.  Integers: any integer or bool value (FW_E_RANGE if a uint64
+ * does not fit in int64).  Floats: float32, float64 or any integer.  Bool:
+ * bool only.  A value of another type gives FW_E_TYPE, an absent key
+ * FW_E_NOT_FOUND; the out value is then left unchanged.  Thread-safe. */
+FW_API fw_status fw_model_meta_get_i64(const fw_model *model, const char *key,
+                                       int64_t *out);
+FW_API fw_status fw_model_meta_get_f64(const fw_model *model, const char *key,
+                                       double *out);
+FW_API fw_status fw_model_meta_get_bool(const fw_model *model, const char *key,
+                                        int32_t *out);
+/* A string value, copied into the caller buffer (see the buffer convention
+ * at the top).  GGUF strings may contain NUL bytes: *n_needed is the true
+ * length. */
+FW_API fw_status fw_model_meta_get_str(const fw_model *model, const char *key,
+                                       char *buf, size_t cap,
+                                       size_t *n_needed);
+
+/* Element `index` of an array value, with the same conversions as the
+ * scalar getters.  FW_E_NOT_FOUND if the key is absent or index is out of
+ * range, FW_E_TYPE if the value is not an array of a suitable element type.
+ * O(1) for arrays of scalars and of strings.  Thread-safe. */
+FW_API fw_status fw_model_meta_arr_i64(const fw_model *model, const char *key,
+                                       uint64_t index, int64_t *out);
+FW_API fw_status fw_model_meta_arr_f64(const fw_model *model, const char *key,
+                                       uint64_t index, double *out);
+FW_API fw_status fw_model_meta_arr_str(const fw_model *model, const char *key,
+                                       uint64_t index, char *buf, size_t cap,
+                                       size_t *n_needed);
+
+/* Any metadata value (nested arrays included) rendered as compact JSON into
+ * the caller buffer: numbers, true/false, strings escaped per RFC 8259
+ * (invalid UTF-8 bytes become U+FFFD), arrays as JSON arrays.  If
+ * max_array_elems >= 0, arrays longer than that are cut and end with the
+ * string "...(N more)" (for human display); -1 renders everything.
+ * Thread-safe. */
+FW_API fw_status fw_model_meta_to_json(const fw_model *model, const char *key,
+                                       int64_t max_array_elems, char *buf,
+                                       size_t cap, size_t *n_needed);
+
+/* ------------------------------------------------------------------------ */
+/* Tensors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define FW_MAX_DIMS 4
+
+/* Number of tensors, in file order.  Thread-safe. */
+FW_API int64_t fw_model_tensor_count(const fw_model *model);
+
+/* The index of the tensor named `name`, or -1.  Thread-safe. */
+FW_API int64_t fw_model_tensor_find(const fw_model *model, const char *name);
+
+/* Name of tensor `index`, NUL-terminated, owned by the model; NULL if index
+ * is out of range.  Thread-safe. */
+FW_API const char *fw_model_tensor_name(const fw_model *model, int64_t index);
+
+/* Type (FW_TYPE_*), number of dimensions (1..4), shape in GGUF order
+ * (dims[0] is the fastest-varying, as ggml's ne[0]; unused entries are 1),
+ * data offset relative to the data section, and size in bytes of tensor
+ * `index`.  Out-pointers may be NULL; `dims` must have FW_MAX_DIMS entries.
+ * FW_E_NOT_FOUND if index is out of range.  Thread-safe. */
+FW_API fw_status fw_model_tensor_info(const fw_model *model, int64_t index,
+                                      int32_t *type, int32_t *n_dims,
+                                      int64_t dims[FW_MAX_DIMS],
+                                      uint64_t *offset, uint64_t *n_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FWINFER_H */
