@@ -13,7 +13,7 @@ typedef struct buf {
 
 static void put(buf *b, const void *d, size_t n)
 {
-    if (b->failed)
+    if (b->failed || n == 0)
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
