@@ -379,6 +379,140 @@ FW_API fw_status fw_model_tensor_info(const fw_model *model, int64_t index,
                                       int64_t dims[FW_MAX_DIMS],
                                       uint64_t *offset, uint64_t *n_bytes);
 
+/* ------------------------------------------------------------------------ */
+/* Tokens and text                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef int32_t fw_token;
+
+/* Token attributes (bits), from tokenizer.ggml.token_type. */
+#define FW_TOKEN_ATTR_NORMAL 1u
+#define FW_TOKEN_ATTR_UNKNOWN 2u
+#define FW_TOKEN_ATTR_CONTROL 4u
+#define FW_TOKEN_ATTR_USER_DEFINED 8u
+#define FW_TOKEN_ATTR_UNUSED 16u
+#define FW_TOKEN_ATTR_BYTE 32u
+#define FW_TOKEN_ATTR_LSTRIP 64u   /* eats whitespace before it when parsed */
+#define FW_TOKEN_ATTR_RSTRIP 128u  /* eats whitespace after it when parsed */
+
+/* Special tokens, for fw_vocab_special(). */
+#define FW_SPECIAL_BOS 0
+#define FW_SPECIAL_EOS 1
+#define FW_SPECIAL_EOT 2
+#define FW_SPECIAL_EOM 3
+#define FW_SPECIAL_UNK 4
+#define FW_SPECIAL_PAD 5
+#define FW_SPECIAL_SEP 6
+#define FW_SPECIAL_NL 7
+
+/* Load only a tokenizer from a tiktoken rank file (one "base64(bytes) rank"
+ * per line, as OpenAI's and Meta's tokenizer.model files) with the named
+ * byte-level BPE pre-tokenizer ("llama-bpe", "qwen2", ... as in GGUF
+ * tokenizer.ggml.pre).  The result is a model without tensors: the
+ * tokenizer calls work on it, nothing else does.  Such a file has no special
+ * tokens.  Ownership and threads as fw_model_load. */
+FW_API fw_status fw_model_load_tiktoken(const char *path, const char *pre,
+                                        const fw_model_params *params,
+                                        fw_model **out_model);
+
+/* Number of tokens in the vocabulary, 0 if the model has no usable
+ * tokenizer.  Thread-safe. */
+FW_API int32_t fw_vocab_n_tokens(const fw_model *model);
+
+/* The tokenizer kind: "spm" (SentencePiece), "bpe" (byte-level BPE), or
+ * "none"; static text.  Thread-safe. */
+FW_API const char *fw_vocab_type(const fw_model *model);
+
+/* The id of a special token (FW_SPECIAL_*), or -1 if the model has none.
+ * Thread-safe. */
+FW_API fw_token fw_vocab_special(const fw_model *model, int32_t which);
+
+/* Whether the model adds BOS / EOS when FW_TOKENIZE_ADD_SPECIAL is given
+ * (tokenizer.ggml.add_bos_token / add_eos_token, else llama.cpp's per-model
+ * defaults).  Thread-safe. */
+FW_API int32_t fw_vocab_adds_bos(const fw_model *model);
+FW_API int32_t fw_vocab_adds_eos(const fw_model *model);
+
+/* 1 if `token` ends generation (EOS, EOT, EOM and the end-of-turn tokens
+ * the vocabulary names), else 0.  Thread-safe. */
+FW_API int32_t fw_vocab_is_eog(const fw_model *model, fw_token token);
+
+/* The attributes (FW_TOKEN_ATTR_*) of `token`, 0 if out of range.
+ * Thread-safe. */
+FW_API uint32_t fw_vocab_token_attr(const fw_model *model, fw_token token);
+
+/* The raw vocabulary text of `token` (e.g. "\xe2\x96\x81the" for SPM,
+ * "\xc4\xa0the" for byte-level BPE), into a caller buffer.
+ * FW_E_NOT_FOUND if out of range.  Thread-safe. */
+FW_API fw_status fw_vocab_token_text(const fw_model *model, fw_token token,
+                                     char *buf, size_t cap, size_t *n_needed);
+
+/* The id of a raw vocabulary text, or -1.  Thread-safe. */
+FW_API fw_token fw_vocab_find(const fw_model *model, const char *text,
+                              size_t len);
+
+#define FW_TOKENIZE_ADD_SPECIAL 1u   /* add BOS/EOS as the model says */
+#define FW_TOKENIZE_PARSE_SPECIAL 2u /* control-token text becomes tokens */
+
+/* Tokenize text[0..len) (UTF-8; invalid bytes are tokenized as U+FFFD, as
+ * llama.cpp does) into tokens[0..cap).  *n_tokens receives the number of
+ * tokens of the full result; if it exceeds cap, the first cap tokens are
+ * written and FW_E_BUFFER_TOO_SMALL is returned (call again with a larger
+ * buffer).  `tokens` may be NULL when cap is 0.  User-defined tokens are
+ * matched in the text whatever the flags, as llama.cpp does.
+ * FW_E_UNSUPPORTED if the model's tokenizer kind is not implemented.
+ * Thread-safe. */
+FW_API fw_status fw_tokenize(const fw_model *model, const char *text,
+                             size_t len, uint32_t flags, fw_token *tokens,
+                             size_t cap, size_t *n_tokens);
+
+#define FW_DETOK_REMOVE_SPECIAL 1u  /* drop the BOS/EOS the model adds, and
+                                       keep the space after a leading BOS */
+#define FW_DETOK_UNPARSE_SPECIAL 2u /* render control tokens as their text */
+#define FW_DETOK_NO_CLEANUP 4u      /* skip the " ." -> "." space clean-up
+                                       some vocabularies ask for */
+
+/* The text of one token as generated text shows it (SPM "\xe2\x96\x81" becomes
+ * a space, byte tokens their byte, byte-level BPE decoded), into a caller
+ * buffer.  Control tokens give "" unless flags has FW_DETOK_UNPARSE_SPECIAL.
+ * A piece may be an incomplete UTF-8 sequence (a byte token).
+ * Thread-safe. */
+FW_API fw_status fw_token_to_piece(const fw_model *model, fw_token token,
+                                   uint32_t flags, char *buf, size_t cap,
+                                   size_t *n_needed);
+
+/* The text of tokens[0..n) into a caller buffer, as llama.cpp's
+ * llama_detokenize renders it: the leading space SPM adds is removed, and
+ * with FW_DETOK_REMOVE_SPECIAL the model's own BOS/EOS are dropped.
+ * Thread-safe. */
+FW_API fw_status fw_detokenize(const fw_model *model, const fw_token *tokens,
+                               size_t n, uint32_t flags, char *buf, size_t cap,
+                               size_t *n_needed);
+
+/* Incremental detokenizer for streaming: push tokens one at a time, get
+ * only complete UTF-8 characters back; bytes of an incomplete character are
+ * held until it completes.  One stream belongs to one thread at a time; the
+ * model must outlive it. */
+typedef struct fw_detok_stream fw_detok_stream;
+
+/* flags: FW_DETOK_UNPARSE_SPECIAL; `first` non-zero drops the leading
+ * space of the first piece (the SPM prefix), as fw_detokenize does. */
+FW_API fw_status fw_detok_stream_new(const fw_model *model, uint32_t flags,
+                                     int32_t strip_leading_space,
+                                     fw_detok_stream **out);
+FW_API void fw_detok_stream_free(fw_detok_stream *stream);
+
+/* Push `token`; the text it completes is written to the caller buffer
+ * (possibly ""; see the buffer convention).  On FW_E_BUFFER_TOO_SMALL
+ * nothing is consumed: call again with a buffer of *n_needed + 1 bytes. */
+FW_API fw_status fw_detok_stream_push(fw_detok_stream *stream, fw_token token,
+                                      char *buf, size_t cap, size_t *n_needed);
+
+/* End of the stream: the held bytes of an incomplete character, if any,
+ * come out as U+FFFD (one per byte), and the stream starts afresh. */
+FW_API fw_status fw_detok_stream_flush(fw_detok_stream *stream, char *buf,
+                                       size_t cap, size_t *n_needed);
+
 #ifdef __cplusplus
 }
 #endif

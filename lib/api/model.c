@@ -44,6 +44,20 @@ static fw_status finish_load(fw_model *m, const uint8_t *data, uint64_t size,
                  : fwi_strndup("", 0);
     if (!m->arch)
         return fwi_fail(m, FW_E_NOMEM, "%s: out of memory", origin);
+    /* The tokenizer: a file whose tokenizer cannot be built still loads
+     * (its metadata and tensors are readable); tokenizing then reports why. */
+    fw_status vst = fwi_vocab_from_gguf(&m->gguf, m, &m->vocab);
+    if (vst == FW_E_NOMEM)
+        return fwi_fail(m, vst, "%s: out of memory building the tokenizer",
+                        origin);
+    if (vst != FW_OK) {
+        m->vocab_status = vst;
+        m->vocab_error = fwi_strndup(fw_last_error(), strlen(fw_last_error()));
+        if (!m->vocab_error)
+            return fwi_fail(m, FW_E_NOMEM, "%s: out of memory", origin);
+        fwi_log(&m->log, FW_LOG_WARN, "%s: no tokenizer: %s", origin,
+                m->vocab_error);
+    }
     fwi_log(&m->log, FW_LOG_INFO,
             "%s: GGUF v%u, %lld tensors, %lld metadata keys, architecture "
             "'%s'",
@@ -115,10 +129,53 @@ FW_API fw_status fw_model_load_from_memory(const void *data, size_t size,
     return load(NULL, data, size, params, out_model);
 }
 
+FW_API fw_status fw_model_load_tiktoken(const char *path, const char *pre,
+                                        const fw_model_params *params,
+                                        fw_model **out_model)
+{
+    if (!out_model)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "out_model is NULL");
+    *out_model = NULL;
+    if (!path || !pre)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "path or pre is NULL");
+    fw_model_params p;
+    fw_model_params_init(&p);
+    fw_status st = fwi_params_copy(&p, sizeof p, params, "fw_model_params",
+                                   NULL);
+    if (st != FW_OK)
+        return st;
+    fw_model *m = fwi_calloc(1, sizeof *m);
+    if (!m)
+        return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
+    m->magic = FWI_MODEL_MAGIC;
+    m->log = (fwi_logger){p.log, p.log_user_data, p.log_level};
+    m->gguf.alignment = 0;
+    st = fwi_mapfile_open(&m->file, path, p.use_mmap != 0, m);
+    if (st == FW_OK)
+        st = fwi_vocab_from_tiktoken((const char *)m->file.data,
+                                     (size_t)m->file.size, pre, m, &m->vocab);
+    if (st == FW_OK) {
+        m->arch = fwi_strndup("", 0);
+        if (!m->arch)
+            st = fwi_fail(m, FW_E_NOMEM, "out of memory");
+    }
+    if (st != FW_OK) {
+        char msg[FWI_ERRMSG_CAP];
+        snprintf(msg, sizeof msg, "%s", fw_last_error());
+        fwi_fail(NULL, st, "%s: %s", path, msg);
+        fw_model_free(m);
+        return st;
+    }
+    *out_model = m;
+    return FW_OK;
+}
+
 FW_API void fw_model_free(fw_model *model)
 {
     if (!fwi_model_ok(model))
         return;
+    fwi_vocab_free(model->vocab);
+    fwi_free(model->vocab_error);
     fwi_gguf_free(&model->gguf);
     fwi_mapfile_close(&model->file);
     fwi_free((char *)model->arch);

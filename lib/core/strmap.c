@@ -72,6 +72,20 @@ int fwi_strmap_put(fwi_strmap *m, const char *key, size_t len, int64_t value,
     return 1;
 }
 
+int fwi_strmap_set(fwi_strmap *m, const char *key, size_t len, int64_t value)
+{
+    int r = fwi_strmap_put(m, key, len, value, NULL);
+    if (r != 0)
+        return r;
+    uint64_t h = fwi_hash_bytes(key, len);
+    size_t j = (size_t)h & (m->cap - 1);
+    while (m->slots[j].hash != h || m->slots[j].len != len ||
+           memcmp(m->slots[j].key, key, len) != 0)
+        j = (j + 1) & (m->cap - 1);
+    m->slots[j].value = value;
+    return 0;
+}
+
 int64_t fwi_strmap_get(const fwi_strmap *m, const char *key, size_t len)
 {
     if (!m->cap)

@@ -30,6 +30,10 @@ void fwi_strmap_free(fwi_strmap *m);
 int fwi_strmap_put(fwi_strmap *m, const char *key, size_t len, int64_t value,
                    int64_t *existing);
 
+/* Set the value of a present key (returns 0), or insert it (1); -1 if out
+ * of memory. */
+int fwi_strmap_set(fwi_strmap *m, const char *key, size_t len, int64_t value);
+
 /* The value of `key`, or -1 if absent. */
 int64_t fwi_strmap_get(const fwi_strmap *m, const char *key, size_t len);
 
