@@ -41,20 +41,64 @@ static int is_space(char c)
            c == '\r';
 }
 
-/* Whether `needle` occurs in text at all (cheap pre-check). */
-static int occurs(const char *text, size_t len, const char *needle, size_t n)
+static int special_before(const fwi_vocab *v, int32_t a, int32_t b)
 {
-    if (n == 0 || n > len)
-        return 0;
-    const char *p = text, *end = text + len - n + 1;
-    while (p < end) {
-        p = memchr(p, needle[0], (size_t)(end - p));
-        if (!p)
-            return 0;
-        if (!memcmp(p, needle, n))
-            return 1;
-        p++;
+    if (v->tokens[a].len != v->tokens[b].len)
+        return v->tokens[a].len > v->tokens[b].len;
+    return a < b;
+}
+
+/* The special tokens that take part (user-defined always, control and
+ * unknown only with parse_special) and occur in text, in priority order
+ * (longest first, then lower id).  One pass over the text: at each byte,
+ * look up the substrings of the lengths special tokens starting with that
+ * byte have. */
+static int find_specials(const fwi_vocab *v, const char *text, size_t len,
+                         int parse_special, int32_t **found, size_t *n_found)
+{
+    size_t n = 0, cap = 0;
+    int32_t *ids = NULL;
+    for (size_t p = 0; p < len; p++) {
+        uint8_t b = (uint8_t)text[p];
+        for (uint32_t k = v->special_len_start[b]; k < v->special_len_start[b + 1]; k++) {
+            uint32_t l = v->special_lens[k];
+            if (l > len - p)
+                continue;
+            int32_t id = fwi_vocab_find(v, text + p, l);
+            if (id < 0)
+                continue;
+            uint32_t attr = v->tokens[id].attr;
+            if (!(attr & (FW_TOKEN_ATTR_CONTROL | FW_TOKEN_ATTR_USER_DEFINED |
+                          FW_TOKEN_ATTR_UNKNOWN)))
+                continue;
+            if (!parse_special &&
+                (attr & (FW_TOKEN_ATTR_CONTROL | FW_TOKEN_ATTR_UNKNOWN)))
+                continue;
+            int dup = 0;
+            for (size_t j = 0; j < n && !dup; j++)
+                dup = ids[j] == id;
+            if (dup)
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                int32_t *q = fwi_realloc(ids, cap * sizeof *q);
+                if (!q) {
+                    fwi_free(ids);
+                    return -1;
+                }
+                ids = q;
+            }
+            /* insertion keeps priority order */
+            size_t j = n++;
+            while (j > 0 && special_before(v, id, ids[j - 1])) {
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            ids[j] = id;
+        }
     }
+    *found = ids;
+    *n_found = n;
     return 0;
 }
 
@@ -153,15 +197,13 @@ fw_status fwi_tokenize(const fwi_vocab *v, const char *text, size_t len,
     if (len > 0) {
         if (frag_add(&a, (frag){-1, 0, len}))
             st = FW_E_NOMEM;
-        for (int32_t k = 0; st == FW_OK && k < v->n_special; k++) {
-            int32_t id = v->special[k];
-            const fwi_token_info *t = &v->tokens[id];
-            if (!parse_special &&
-                (t->attr & (FW_TOKEN_ATTR_CONTROL | FW_TOKEN_ATTR_UNKNOWN)))
-                continue;
-            if (!occurs(text, len, t->text, t->len))
-                continue;
-            if (split_on(v, text, id, &a, &b)) {
+        int32_t *found = NULL;
+        size_t n_found = 0;
+        if (st == FW_OK &&
+            find_specials(v, text, len, parse_special, &found, &n_found))
+            st = FW_E_NOMEM;
+        for (size_t k = 0; st == FW_OK && k < n_found; k++) {
+            if (split_on(v, text, found[k], &a, &b)) {
                 st = FW_E_NOMEM;
                 break;
             }
@@ -169,6 +211,7 @@ fw_status fwi_tokenize(const fwi_vocab *v, const char *text, size_t len,
             a = b;
             b = tmp;
         }
+        fwi_free(found);
         int prev_special = 1; /* SPM: a space before the first text */
         for (size_t i = 0; st == FW_OK && i < a.n; i++) {
             if (a.f[i].token >= 0) {

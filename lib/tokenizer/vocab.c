@@ -69,6 +69,7 @@ void fwi_vocab_free(fwi_vocab *v)
         fwi_pretok_free(v->pretok);
     fwi_free(v->eog);
     fwi_free(v->special);
+    fwi_free(v->special_lens);
     fwi_free(v->pre_name);
     fwi_free(v->owned_text);
     fwi_free(v);
@@ -103,6 +104,35 @@ static void sort_special(fwi_vocab *v)
         }
 }
 
+/* For each first byte, the distinct lengths of the special tokens starting
+ * with it: lets the tokenizer find which special tokens occur in a text in
+ * one pass of hash lookups. */
+static int index_special_lengths(fwi_vocab *v)
+{
+    v->special_lens = fwi_malloc_array((size_t)v->n_special, sizeof *v->special_lens);
+    if (!v->special_lens)
+        return -1;
+    uint32_t n = 0;
+    for (int b = 0; b < 256; b++) {
+        v->special_len_start[b] = n;
+        /* v->special is sorted by length, descending: dedupe in one pass */
+        uint32_t last = 0;
+        for (int32_t k = 0; k < v->n_special; k++) {
+            const fwi_token_info *t = &v->tokens[v->special[k]];
+            if (t->len == 0 || (uint8_t)t->text[0] != b || t->len == last)
+                continue;
+            int seen = 0;
+            for (uint32_t j = v->special_len_start[b]; j < n; j++)
+                seen |= v->special_lens[j] == t->len;
+            if (!seen)
+                v->special_lens[n++] = t->len;
+            last = t->len;
+        }
+    }
+    v->special_len_start[256] = n;
+    return 0;
+}
+
 /* Work common to both sources once tokens are in place: lookup map,
  * special-token list, byte tokens, end-of-generation set. */
 static fw_status finish(fwi_vocab *v, const char *model_name,
@@ -135,7 +165,7 @@ static fw_status finish(fwi_vocab *v, const char *model_name,
     static const char *const eot_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
         "<|endoftext|>", "<EOT>", "_<EOT>",
-        "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+        ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"),
         "<end_of_utterance>",
     };
     static const char *const eog_texts[] = {
@@ -221,6 +251,8 @@ static fw_status finish(fwi_vocab *v, const char *model_name,
                                  FW_TOKEN_ATTR_UNKNOWN))
             v->special[v->n_special++] = i;
     sort_special(v);
+    if (index_special_lengths(v))
+        return fwi_fail(handle, FW_E_NOMEM, "out of memory");
 
     if (v->type == FWI_VOCAB_BPE) {
         const struct fwi_pretok_def *def = fwi_pretok_find(v->pre_name);

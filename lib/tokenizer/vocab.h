@@ -50,6 +50,10 @@ typedef struct fwi_vocab {
 
     int32_t *special;       /* control/user-defined/unknown ids, longest first */
     int32_t n_special;
+    /* Distinct byte lengths of the special tokens starting with byte b:
+     * special_lens[special_len_start[b] .. special_len_start[b + 1]). */
+    uint32_t special_len_start[257];
+    uint32_t *special_lens;
     int32_t byte_tokens[256]; /* SPM: id of <0xNN>, or -1 */
 
     char *pre_name;         /* tokenizer.ggml.pre or "default" */
