@@ -44,7 +44,7 @@ static void build(void)
         snprintf(bytes[b], sizeof bytes[b], "<0x%02X>", b);
         toks[n] = bytes[b], types[n] = 6, scores[n++] = 0;
     }
-    const char *pieces[] = {"\xe2\x96\x81", "a", "b", "ab", "\xe2\x96\x81" "a",
+    const char *pieces[] = {"\xe2\x96\x81", "a", "b", "ab", ("\xe2\x96\x81" "a"),
                             "ba", "aba", "\xc3\xa9", "<tool>"};
     for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
         toks[n] = pieces[i], types[n] = i == 8 ? 4 : 1, scores[n++] = -(float)i;
