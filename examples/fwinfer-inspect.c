@@ -157,8 +157,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--json] [--full] MODEL.gguf\n", argv[0]);
         return 2;
     }
+    fw_model_params mp;
+    fw_model_params_init(&mp);
+    mp.metadata_only = 1; /* any GGUF, whatever its architecture */
     fw_model *m;
-    fw_status st = fw_model_load(path, NULL, &m);
+    fw_status st = fw_model_load(path, &mp, &m);
     if (st != FW_OK) {
         fprintf(stderr, "fwinfer-inspect: %s\n", fw_last_error());
         return 1;

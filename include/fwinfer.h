@@ -141,6 +141,9 @@ typedef struct fw_context fw_context;
 /* A sampler chain with its state: one thread at a time. */
 typedef struct fw_sampler fw_sampler;
 
+/* A token id: 0 .. n_vocab - 1. */
+typedef int32_t fw_token;
+
 /* ------------------------------------------------------------------------ */
 /* Tensor types                                                              */
 /* ------------------------------------------------------------------------ */
@@ -236,7 +239,13 @@ typedef struct fw_model_params {
     void *log_user_data;
     int32_t log_level;        /* highest FW_LOG_* level passed to `log`;
                                  default FW_LOG_WARN */
-    uint32_t reserved0;
+    uint32_t metadata_only;   /* 0 (default): the weights must be usable
+                                 (known architecture, supported tensor
+                                 types, right shapes) or loading fails.
+                                 1: only validate the file and read its
+                                 metadata, tensor table and tokenizer (for
+                                 inspection tools); no context can be
+                                 created from such a model. */
 } fw_model_params;
 
 /* Fill `params` with the defaults.  `params` must not be NULL.
@@ -265,6 +274,13 @@ FW_API fw_status fw_model_load(const char *path, const fw_model_params *params,
 FW_API fw_status fw_model_load_from_memory(const void *data, size_t size,
                                            const fw_model_params *params,
                                            fw_model **out_model);
+
+/* Size queries of a model with weights (0 for a metadata-only or
+ * tokenizer-only model).  Thread-safe. */
+FW_API int32_t fw_model_n_vocab(const fw_model *model);     /* logits per token */
+FW_API int32_t fw_model_n_embd(const fw_model *model);
+FW_API int32_t fw_model_n_layer(const fw_model *model);
+FW_API int32_t fw_model_n_ctx_train(const fw_model *model);
 
 /* Free a model and unmap its file.  Accepts NULL.  Every context and sampler
  * created from the model must be freed first.  Not thread-safe with any
@@ -380,10 +396,115 @@ FW_API fw_status fw_model_tensor_info(const fw_model *model, int64_t index,
                                       uint64_t *offset, uint64_t *n_bytes);
 
 /* ------------------------------------------------------------------------ */
-/* Tokens and text                                                           */
+/* CPU features                                                              */
 /* ------------------------------------------------------------------------ */
 
-typedef int32_t fw_token;
+/* The best kernel level this CPU supports: "scalar", "avx2", "avx512",
+ * "avx512vnni" (x86-64); "scalar", "neon", "dotprod" (aarch64).  Static
+ * text.  Thread-safe. */
+FW_API const char *fw_isa_best(void);
+
+/* 1 if `name` is a kernel level of this build's architecture (whether or
+ * not this CPU has it), else 0.  Thread-safe. */
+FW_API int32_t fw_isa_valid(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Contexts: evaluation                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fw_context_params {
+    uint32_t struct_size;      /* sizeof(fw_context_params), set by _init */
+    uint32_t n_ctx;            /* positions per sequence; 0 (default): the
+                                  model's trained context, capped so that
+                                  one sequence's KV cache fits
+                                  kv_budget_bytes */
+    uint32_t n_batch;          /* tokens per forward pass; longer inputs are
+                                  split; 0 (default): 512 */
+    uint32_t n_threads;        /* 0 (default): the number of online CPUs */
+    uint32_t n_seq_max;        /* sequences 0 .. n_seq_max-1; 0: 1.  A
+                                  sequence's KV cache is allocated on first
+                                  use. */
+    uint32_t reserved0;
+    uint64_t kv_budget_bytes;  /* see n_ctx; 0 (default): 512 MiB */
+    const char *isa;           /* highest kernel level to use ("scalar",
+                                  "avx2", ...); NULL (default): the
+                                  environment variable FWINFER_ISA if set,
+                                  else the best the CPU has.  A level above
+                                  the CPU's is capped to the CPU's. */
+} fw_context_params;
+
+/* Fill `params` with the defaults.  Thread-safe. */
+FW_API void fw_context_params_init(fw_context_params *params);
+
+/* Create a context for `model` (which must outlive it): the KV cache, the
+ * scratch buffers and a pool of n_threads - 1 worker threads.  `params`
+ * may be NULL for the defaults.  FW_E_UNSUPPORTED for a metadata-only or
+ * tokenizer-only model; FW_E_RANGE for an out-of-range parameter; an
+ * unknown isa name is FW_E_INVALID_ARG.  A context belongs to one thread at
+ * a time (except fw_context_cancel).  Free it with fw_context_free. */
+FW_API fw_status fw_context_new(const fw_model *model,
+                                const fw_context_params *params,
+                                fw_context **out_ctx);
+
+/* Free a context and join its threads.  Accepts NULL. */
+FW_API void fw_context_free(fw_context *ctx);
+
+/* The message of the last failed call on this context ("" if none), valid
+ * until the next call on it. */
+FW_API const char *fw_context_errmsg(const fw_context *ctx);
+
+/* The context's positions per sequence, sequence count, thread count and
+ * kernel level name (static text). */
+FW_API uint32_t fw_context_n_ctx(const fw_context *ctx);
+FW_API uint32_t fw_context_n_seq_max(const fw_context *ctx);
+FW_API uint32_t fw_context_n_threads(const fw_context *ctx);
+FW_API const char *fw_context_isa(const fw_context *ctx);
+
+#define FW_EVAL_ALL_LOGITS 1u /* keep the logits of every token, not only
+                                 the last one */
+
+/* Evaluate tokens[0..n) of sequence `seq` at positions pos .. pos+n-1.
+ * `pos` must not exceed the sequence's length (FW_E_RANGE otherwise); a
+ * smaller pos first truncates the sequence to pos.  Inputs longer than
+ * n_batch are evaluated in several passes.  Afterwards fw_context_logits
+ * gives the logits of the last token (every token with FW_EVAL_ALL_LOGITS).
+ * Errors: FW_E_CONTEXT_FULL if pos + n > n_ctx (nothing is evaluated),
+ * FW_E_RANGE for a token outside the vocabulary, FW_E_CANCELLED if
+ * fw_context_cancel was called (the sequence keeps what it had before this
+ * call), FW_E_NUMERIC if the model produced NaN or infinite logits. */
+FW_API fw_status fw_context_eval(fw_context *ctx, int32_t seq, int32_t pos,
+                                 const fw_token *tokens, size_t n,
+                                 uint32_t flags);
+
+/* The n_vocab logits of token i of the last successful fw_context_eval
+ * (negative i counts from the end: -1 is the last token), or NULL if they
+ * were not kept.  Owned by the context; valid until its next eval or free. */
+FW_API const float *fw_context_logits(const fw_context *ctx, int32_t i);
+
+/* Sequence management: the number of evaluated positions of `seq`; drop
+ * everything from position `len` on; empty it; copy src's cache over dst
+ * (how n choices share one prompt evaluation). */
+FW_API int32_t fw_context_seq_len(const fw_context *ctx, int32_t seq);
+FW_API fw_status fw_context_seq_truncate(fw_context *ctx, int32_t seq,
+                                         int32_t len);
+FW_API fw_status fw_context_seq_clear(fw_context *ctx, int32_t seq);
+FW_API fw_status fw_context_seq_copy(fw_context *ctx, int32_t src,
+                                     int32_t dst);
+
+/* Ask a running fw_context_eval to stop at the next layer boundary; it then
+ * returns FW_E_CANCELLED.  The request is consumed by that return (a call
+ * while nothing runs cancels the next eval).  The only function that may be
+ * called on a context from another thread. */
+FW_API void fw_context_cancel(fw_context *ctx);
+
+/* Number of layer boundaries evaluation has passed in this context since it
+ * was created (a progress counter; tests use it to check how fast a cancel
+ * takes effect). */
+FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Tokens and text                                                           */
+/* ------------------------------------------------------------------------ */
 
 /* Token attributes (bits), from tokenizer.ggml.token_type. */
 #define FW_TOKEN_ATTR_NORMAL 1u

@@ -58,6 +58,24 @@ static fw_status finish_load(fw_model *m, const uint8_t *data, uint64_t size,
         fwi_log(&m->log, FW_LOG_WARN, "%s: no tokenizer: %s", origin,
                 m->vocab_error);
     }
+    /* The weights, unless only metadata was asked for. */
+    m->metadata_only = p->metadata_only != 0;
+    if (!m->metadata_only && m->gguf.n_tensors > 0) {
+        if (strcmp(m->arch, "llama") != 0)
+            return fwi_fail(m, FW_E_UNSUPPORTED,
+                            "%s: architecture '%s' is not supported (this "
+                            "build runs: llama)",
+                            origin, m->arch);
+        if (report(p, 0.5f))
+            return fwi_fail(m, FW_E_ABORTED, "%s: load aborted by the "
+                            "progress callback", origin);
+        st = fwi_llama_bind(&m->gguf, m->arch, m, &m->llama);
+        if (st != FW_OK) {
+            char msg[FWI_ERRMSG_CAP];
+            snprintf(msg, sizeof msg, "%s", fw_last_error());
+            return fwi_fail(m, st, "%s: %s", origin, msg);
+        }
+    }
     fwi_log(&m->log, FW_LOG_INFO,
             "%s: GGUF v%u, %lld tensors, %lld metadata keys, architecture "
             "'%s'",
@@ -174,6 +192,7 @@ FW_API void fw_model_free(fw_model *model)
 {
     if (!fwi_model_ok(model))
         return;
+    fwi_llama_free(model->llama);
     fwi_vocab_free(model->vocab);
     fwi_free(model->vocab_error);
     fwi_gguf_free(&model->gguf);
@@ -186,6 +205,26 @@ FW_API void fw_model_free(fw_model *model)
 FW_API const char *fw_model_errmsg(const fw_model *model)
 {
     return fwi_errmsg_for(model);
+}
+
+FW_API int32_t fw_model_n_vocab(const fw_model *model)
+{
+    return fwi_model_ok(model) && model->llama ? model->llama->hp.n_vocab : 0;
+}
+
+FW_API int32_t fw_model_n_embd(const fw_model *model)
+{
+    return fwi_model_ok(model) && model->llama ? model->llama->hp.n_embd : 0;
+}
+
+FW_API int32_t fw_model_n_layer(const fw_model *model)
+{
+    return fwi_model_ok(model) && model->llama ? model->llama->hp.n_layer : 0;
+}
+
+FW_API int32_t fw_model_n_ctx_train(const fw_model *model)
+{
+    return fwi_model_ok(model) && model->llama ? model->llama->hp.n_ctx_train : 0;
 }
 
 FW_API const char *fw_model_arch(const fw_model *model)

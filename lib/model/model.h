@@ -5,6 +5,7 @@
 #include "core/core.h"
 #include "core/mapfile.h"
 #include "gguf/gguf.h"
+#include "model/llama.h"
 #include "tokenizer/vocab.h"
 
 #define FWI_MODEL_MAGIC 0x4d574621u /* "!FWM" */
@@ -18,6 +19,9 @@ struct fw_model {
     fwi_vocab *vocab;       /* NULL: no usable tokenizer (see vocab_error) */
     char *vocab_error;      /* why there is none, or NULL */
     fw_status vocab_status; /* status to report when tokenizing */
+    fwi_llama *llama;       /* the weights; NULL without tensors or when
+                               loaded metadata-only */
+    int metadata_only;
 };
 
 /* NULL-safe check that `m` looks like a live model. */

@@ -66,4 +66,38 @@ static inline char *tu_read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* Parse the numbers of the JSON array that follows the first occurrence of
+ * "key": in text (a test helper for the reference files, not a JSON
+ * parser).  Returns the count, or -1 if the key is absent. */
+static inline int tu_json_numbers(const char *text, const char *key,
+                                  double *out, int cap)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = text;
+    for (;;) { /* the first occurrence whose value is an array */
+        p = strstr(p, pat);
+        if (!p)
+            return -1;
+        p += strlen(pat);
+        while (*p == ' ' || *p == '\n')
+            p++;
+        if (*p == '[')
+            break;
+    }
+    p++;
+    int n = 0;
+    while (*p && *p != ']' && n < cap) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        out[n++] = v;
+        p = end;
+    }
+    return n;
+}
+
 #endif

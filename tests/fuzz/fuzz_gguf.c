@@ -10,8 +10,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* as a model (weights bound and checked), and metadata-only */
     fw_model *m;
-    if (fw_model_load_from_memory(data, size, NULL, &m) != FW_OK)
+    if (fw_model_load_from_memory(data, size, NULL, &m) == FW_OK)
+        fw_model_free(m);
+    fw_model_params mp;
+    fw_model_params_init(&mp);
+    mp.metadata_only = 1;
+    if (fw_model_load_from_memory(data, size, &mp, &m) != FW_OK)
         return 0;
     char buf[256];
     size_t need;

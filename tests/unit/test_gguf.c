@@ -11,6 +11,10 @@
 #include "fwinfer.h"
 #include "gguf_writer.h"
 
+/* The base file has tensors that are not a llama model: it is read with
+ * metadata_only (the weights are checked by the model tests). */
+static fw_model_params meta;
+
 /* ---- the valid base file ---- */
 
 typedef struct base_file {
@@ -110,7 +114,7 @@ static size_t ti_offset_at(const uint8_t *d, size_t rec, int n_dims)
 static fw_status load_bad(const uint8_t *d, size_t n, const char *expect_sub)
 {
     fw_model *m = (fw_model *)0x1;
-    fw_status st = fw_model_load_from_memory(d, n, NULL, &m);
+    fw_status st = fw_model_load_from_memory(d, n, &meta, &m);
     if (st == FW_OK)
         fail_msg("malformed image (%zu bytes) loaded without error", n);
     assert_null(m);
@@ -130,7 +134,7 @@ static void test_valid_reads_back(void **state)
     (void)state;
     base_file b = make_base(3);
     fw_model *m;
-    assert_int_equal(fw_model_load_from_memory(b.data, b.size, NULL, &m), FW_OK);
+    assert_int_equal(fw_model_load_from_memory(b.data, b.size, &meta, &m), FW_OK);
     assert_string_equal(fw_model_arch(m), "llama");
     assert_int_equal(fw_model_gguf_version(m), 3);
     assert_int_equal(fw_model_alignment(m), 64);
@@ -262,7 +266,7 @@ static void test_version2_and_unaligned_buffer(void **state)
     uint8_t *shifted = malloc(b.size + 1);
     memcpy(shifted + 1, b.data, b.size);
     fw_model *m;
-    assert_int_equal(fw_model_load_from_memory(shifted + 1, b.size, NULL, &m), FW_OK);
+    assert_int_equal(fw_model_load_from_memory(shifted + 1, b.size, &meta, &m), FW_OK);
     assert_int_equal(fw_model_gguf_version(m), 2);
     int64_t v;
     assert_int_equal(fw_model_meta_get_i64(m, "t.i16", &v), FW_OK);
@@ -297,8 +301,7 @@ static void test_file_load_mmap_and_read(void **state)
     close(fd);
     assert_int_equal(gw_write_file(path, b.data, b.size), 0);
     for (int use_mmap = 0; use_mmap <= 1; use_mmap++) {
-        fw_model_params p;
-        fw_model_params_init(&p);
+        fw_model_params p = meta;
         p.use_mmap = (uint32_t)use_mmap;
         float last = 0;
         p.progress = count_progress;
@@ -328,7 +331,12 @@ static void test_file_load_mmap_and_read(void **state)
 static void test_params_struct_size(void **state)
 {
     (void)state;
-    base_file b = make_base(3);
+    /* a file without tensors loads without metadata_only */
+    base_file b;
+    gw *w = gw_new(3, 32);
+    gw_kv_str(w, "general.name", "no tensors");
+    b.data = gw_finish(w, &b.size);
+    gw_free(w);
     fw_model *m;
     /* an older, shorter struct keeps the defaults of the missing fields */
     fw_model_params p;
@@ -562,7 +570,7 @@ static void test_random_corruption(void **state)
             d[at] = (uint8_t)(rng >> 32);
         }
         fw_model *m;
-        fw_status st = fw_model_load_from_memory(d, b.size, NULL, &m);
+        fw_status st = fw_model_load_from_memory(d, b.size, &meta, &m);
         if (st == FW_OK) {
             ok++;
             fw_model_free(m);
@@ -610,14 +618,33 @@ static void test_version_and_status(void **state)
     assert_string_equal(fw_status_str(1), "unknown status");
 }
 
+static void test_weights_checked(void **state)
+{
+    (void)state;
+    /* with tensors and without metadata_only, the architecture must be known */
+    base_file b = make_base(3);
+    fw_model *m;
+    assert_int_equal(fw_model_load_from_memory(b.data, b.size, NULL, &m), FW_E_FORMAT);
+    assert_non_null(strstr(fw_last_error(), "llama.embedding_length"));
+    memcpy(b.data + 24 + 8 + strlen("general.architecture") + 4 + 8, "llamb", 5);
+    assert_int_equal(fw_model_load_from_memory(b.data, b.size, NULL, &m), FW_E_UNSUPPORTED);
+    assert_non_null(strstr(fw_last_error(), "architecture 'llamb'"));
+    assert_int_equal(fw_model_load_from_memory(b.data, b.size, &meta, &m), FW_OK);
+    fw_model_free(m);
+    free(b.data);
+}
+
 int main(void)
 {
+    fw_model_params_init(&meta);
+    meta.metadata_only = 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_reads_back),
         cmocka_unit_test(test_version2_and_unaligned_buffer),
         cmocka_unit_test(test_file_load_mmap_and_read),
         cmocka_unit_test(test_params_struct_size),
         cmocka_unit_test(test_handles_null_safe),
+        cmocka_unit_test(test_weights_checked),
         cmocka_unit_test(test_truncation_everywhere),
         cmocka_unit_test(test_corruptions),
         cmocka_unit_test(test_deep_nesting),

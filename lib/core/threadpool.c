@@ -1,0 +1,147 @@
+/* threadpool.c - spin-then-sleep worker pool (pthreads + C11 atomics). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core.h"
+#include "threadpool.h"
+
+#define SPIN_ITERS 200000
+
+struct fwi_pool {
+    int n;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_uint gen;      /* bumped for every job */
+    atomic_int pending;   /* workers still running the current job */
+    atomic_int quit;
+    fwi_pool_fn fn;
+    void *arg;
+};
+
+typedef struct worker_arg {
+    fwi_pool *p;
+    int ith;
+} worker_arg;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void *worker(void *varg)
+{
+    worker_arg *wa = varg;
+    fwi_pool *p = wa->p;
+    int ith = wa->ith;
+    fwi_free(wa);
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
+               !atomic_load_explicit(&p->quit, memory_order_acquire)) {
+            if (++spins < SPIN_ITERS) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen &&
+                   !atomic_load_explicit(&p->quit, memory_order_acquire))
+                pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+            spins = 0;
+        }
+        if (atomic_load_explicit(&p->quit, memory_order_acquire))
+            break;
+        seen = g;
+        p->fn(p->arg, ith, p->n);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+    }
+    return NULL;
+}
+
+fwi_pool *fwi_pool_new(int n_threads)
+{
+    if (n_threads < 1)
+        n_threads = 1;
+    fwi_pool *p = fwi_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->n = n_threads;
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->quit, 0);
+    if (pthread_mutex_init(&p->mu, NULL)) {
+        fwi_free(p);
+        return NULL;
+    }
+    if (pthread_cond_init(&p->cv, NULL)) {
+        pthread_mutex_destroy(&p->mu);
+        fwi_free(p);
+        return NULL;
+    }
+    p->threads = fwi_calloc((size_t)n_threads, sizeof *p->threads);
+    if (!p->threads) {
+        fwi_pool_free(p);
+        return NULL;
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = fwi_malloc(sizeof *wa);
+        if (!wa) {
+            p->n = i;
+            fwi_pool_free(p);
+            return NULL;
+        }
+        wa->p = p;
+        wa->ith = i;
+        if (pthread_create(&p->threads[i], NULL, worker, wa)) {
+            fwi_free(wa);
+            p->n = i;
+            fwi_pool_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void fwi_pool_free(fwi_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store_explicit(&p->quit, 1, memory_order_release);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->n; i++)
+        if (p->threads && p->threads[i])
+            pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    fwi_free(p->threads);
+    fwi_free(p);
+}
+
+int fwi_pool_size(const fwi_pool *p) { return p->n; }
+
+void fwi_pool_run(fwi_pool *p, fwi_pool_fn fn, void *arg)
+{
+    if (p->n == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_release);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    fn(arg, 0, p->n);
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
+        cpu_relax();
+}

@@ -1,0 +1,115 @@
+/*
+ * libfwinfer - scalar reference matvec / matmul / activation quantisation.
+ *
+ * Reduction order (the reference every SIMD version is checked against):
+ *   - quantised: per 32-block integer dot (exact), then
+ *     sumf += (float)sumi * (dw * dx) in block order, f32 (as ggml).
+ *   - float weights: sum of (double)w * (double)x in element order in double
+ *     (the products are exact), rounded to f32 at the end.
+ * Each output element is produced by one call of a row-dot helper, so the
+ * result never depends on row ranges or token counts.
+ */
+#include "../kernels.h"
+
+static void quantize_row_q8_0_c(void *dst, const float *src, int n)
+{
+    fwi_quantize_row_q8_0_ref(src, dst, n);
+}
+
+static float dot_q4_0_q8_0(const fwi_block_q4_0 *w, const fwi_block_q8_0 *x, int nb)
+{
+    float sumf = 0.0f;
+    for (int b = 0; b < nb; b++) {
+        int sumi = 0;
+        for (int j = 0; j < FWI_QK4_0 / 2; j++) {
+            const int v0 = (w[b].qs[j] & 0x0f) - 8;
+            const int v1 = (w[b].qs[j] >> 4) - 8;
+            sumi += v0 * x[b].qs[j] + v1 * x[b].qs[j + FWI_QK4_0 / 2];
+        }
+        const float d = fwi_fp16_to_fp32(w[b].d) * fwi_fp16_to_fp32(x[b].d);
+        sumf += (float)sumi * d;
+    }
+    return sumf;
+}
+
+static float dot_q8_0_q8_0(const fwi_block_q8_0 *w, const fwi_block_q8_0 *x, int nb)
+{
+    float sumf = 0.0f;
+    for (int b = 0; b < nb; b++) {
+        int sumi = 0;
+        for (int j = 0; j < FWI_QK8_0; j++)
+            sumi += w[b].qs[j] * x[b].qs[j];
+        const float d = fwi_fp16_to_fp32(w[b].d) * fwi_fp16_to_fp32(x[b].d);
+        sumf += (float)sumi * d;
+    }
+    return sumf;
+}
+
+static float dot_f32_f32(const float *w, const float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)w[i] * (double)x[i];
+    return (float)s;
+}
+
+static float dot_f16_f32(const fwi_f16 *w, const float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)fwi_fp16_to_fp32(w[i]) * (double)x[i];
+    return (float)s;
+}
+
+static float dot_bf16_f32(const fwi_bf16 *w, const float *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)fwi_bf16_to_fp32(w[i]) * (double)x[i];
+    return (float)s;
+}
+
+/* One generic row loop per weight type; DOT(row_ptr, x_ptr, n) */
+#define DEFINE_MATVEC_MATMUL(name, WT, XT, DOT, NDIV)                          \
+    static void matvec_##name##_c(float *out, const void *w, size_t ws,        \
+                                  const void *x, int n, int r0, int r1)        \
+    {                                                                          \
+        for (int r = r0; r < r1; r++)                                          \
+            out[r] = DOT((const WT *)((const char *)w + (size_t)r * ws),       \
+                         (const XT *)x, n / (NDIV));                           \
+    }                                                                          \
+    static void matmul_##name##_c(float *out, size_t os, const void *w,        \
+                                  size_t ws, const void *x, size_t xs, int n,  \
+                                  int r0, int r1, int n_tok)                   \
+    {                                                                          \
+        for (int r = r0; r < r1; r++) {                                        \
+            const WT *wr = (const WT *)((const char *)w + (size_t)r * ws);     \
+            for (int t = 0; t < n_tok; t++)                                    \
+                out[(size_t)t * os + r] =                                      \
+                    DOT(wr, (const XT *)((const char *)x + (size_t)t * xs),    \
+                        n / (NDIV));                                           \
+        }                                                                      \
+    }
+
+DEFINE_MATVEC_MATMUL(q4_0, fwi_block_q4_0, fwi_block_q8_0, dot_q4_0_q8_0, FWI_QK4_0)
+DEFINE_MATVEC_MATMUL(q8_0, fwi_block_q8_0, fwi_block_q8_0, dot_q8_0_q8_0, FWI_QK8_0)
+DEFINE_MATVEC_MATMUL(f32, float, float, dot_f32_f32, 1)
+DEFINE_MATVEC_MATMUL(f16, fwi_f16, float, dot_f16_f32, 1)
+DEFINE_MATVEC_MATMUL(bf16, fwi_bf16, float, dot_bf16_f32, 1)
+
+void fwi_matmul_init_c(fwi_kernels *k)
+{
+    k->quantize_row[FWI_TYPE_Q8_0] = quantize_row_q8_0_c;
+
+    k->matvec[FWI_TYPE_F32] = matvec_f32_c;
+    k->matvec[FWI_TYPE_F16] = matvec_f16_c;
+    k->matvec[FWI_TYPE_BF16] = matvec_bf16_c;
+    k->matvec[FWI_TYPE_Q4_0] = matvec_q4_0_c;
+    k->matvec[FWI_TYPE_Q8_0] = matvec_q8_0_c;
+
+    k->matmul[FWI_TYPE_F32] = matmul_f32_c;
+    k->matmul[FWI_TYPE_F16] = matmul_f16_c;
+    k->matmul[FWI_TYPE_BF16] = matmul_bf16_c;
+    k->matmul[FWI_TYPE_Q4_0] = matmul_q4_0_c;
+    k->matmul[FWI_TYPE_Q8_0] = matmul_q8_0_c;
+}

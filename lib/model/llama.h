@@ -1,0 +1,102 @@
+/*
+ * llama.h - the llama architecture: hyper-parameters, weights (views into
+ * the mapped file, shapes in ggml order: ne[0] = input dim, ne[1] = output
+ * dim), and the forward pass over a per-sequence F16 KV cache.
+ */
+#ifndef FWI_LLAMA_H
+#define FWI_LLAMA_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwinfer.h"
+#include "gguf/gguf.h"
+#include "kernels/kernels.h"
+
+typedef struct fwi_hparams {
+    int32_t n_embd;     /* model width */
+    int32_t n_layer;
+    int32_t n_head;     /* query heads */
+    int32_t n_head_kv;  /* key/value heads (GQA: n_head % n_head_kv == 0) */
+    int32_t head_dim;   /* n_embd / n_head */
+    int32_t n_ff;       /* feed-forward width */
+    int32_t n_vocab;    /* rows of the output projection */
+    int32_t n_ctx_train;
+    int32_t n_rot;      /* rotated dims per head */
+    float rope_freq_base;
+    float rms_eps;
+} fwi_hparams;
+
+/* A weight matrix: `rows` output rows of `cols` inputs, in `type`. */
+typedef struct fwi_weight {
+    const void *data;
+    int32_t type;    /* FW_TYPE_* */
+    int64_t rows, cols;
+    size_t row_bytes;
+} fwi_weight;
+
+typedef struct fwi_layer {
+    const float *attn_norm; /* [n_embd] */
+    fwi_weight wq;          /* [n_embd] -> [n_head * head_dim] */
+    fwi_weight wk;          /* [n_embd] -> [n_head_kv * head_dim] */
+    fwi_weight wv;          /* [n_embd] -> [n_head_kv * head_dim] */
+    fwi_weight wo;          /* [n_head * head_dim] -> [n_embd] */
+    const float *ffn_norm;  /* [n_embd] */
+    fwi_weight w_gate;      /* [n_embd] -> [n_ff] */
+    fwi_weight w_up;        /* [n_embd] -> [n_ff] */
+    fwi_weight w_down;      /* [n_ff] -> [n_embd] */
+} fwi_layer;
+
+typedef struct fwi_llama {
+    fwi_hparams hp;
+    fwi_weight tok_embd;     /* [n_embd] x n_vocab rows: one row per token */
+    fwi_layer *layers;       /* [n_layer] */
+    const float *out_norm;   /* [n_embd] */
+    fwi_weight output;       /* [n_embd] -> [n_vocab] (tok_embd if tied) */
+} fwi_llama;
+
+/* Bind the weights of a llama-architecture file: every tensor present with
+ * the shape the hyper-parameters give and a type the kernels support, else
+ * an error naming the tensor. */
+fw_status fwi_llama_bind(const fwi_gguf *g, const char *arch,
+                         const void *handle, fwi_llama **out);
+void fwi_llama_free(fwi_llama *m);
+
+/* The KV cache of one sequence: per layer, n_ctx rows of
+ * n_head_kv * head_dim halves, K then V. */
+typedef struct fwi_kv_seq {
+    fwi_f16 *k, *v;  /* [n_layer][n_ctx][kv_dim] */
+    int32_t len;     /* positions 0..len-1 are filled */
+} fwi_kv_seq;
+
+struct fwi_pool;
+
+/* Scratch of one context, sized for n_batch tokens. */
+typedef struct fwi_scratch {
+    int32_t n_batch, n_ctx, n_threads;
+    float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits;
+    void *xq;        /* activation rows in Q8_0 */
+    size_t xq_stride;
+    float *scores;   /* [n_threads][n_ctx] */
+    float *rope_cs;  /* [n_batch][n_rot] */
+} fwi_scratch;
+
+typedef struct fwi_forward {
+    const fwi_llama *m;
+    const fwi_kernels *k;
+    struct fwi_pool *pool;
+    fwi_scratch *s;
+    atomic_int *cancel;          /* non-zero: stop at the next layer */
+    atomic_uint_least64_t *layers_done; /* layer boundaries passed */
+} fwi_forward;
+
+/* Evaluate tokens[0..n) of one sequence at positions kv->len .. + n - 1,
+ * appending their keys and values.  Logits of the last token (all tokens
+ * when all_logits) go to s->logits ([n][n_vocab]).  Returns FW_OK,
+ * FW_E_CANCELLED (the cache keeps only what was there before), or
+ * FW_E_NUMERIC when the logits are not finite. */
+fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
+                            const int32_t *tokens, int32_t n, int all_logits);
+
+#endif
