@@ -502,6 +502,25 @@ FW_API void fw_context_cancel(fw_context *ctx);
  * takes effect). */
 FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
 
+/* Context state: the KV caches of all sequences and the logits of the last
+ * evaluated token, as a versioned binary image ("FWST", format version,
+ * a fingerprint of the model, then the sequences).  Loading checks that the
+ * image was saved for the same model and fits this context (n_ctx,
+ * n_seq_max); on any error the context is left as it was.
+ *
+ * fw_context_state_size gives the bytes fw_context_state_save writes now;
+ * save writes into buf[0..cap) and reports the size in *n_written
+ * (FW_E_BUFFER_TOO_SMALL if cap is smaller).  The _file variants write and
+ * read a file; a write error (a full disk) is FW_E_IO naming the file, and
+ * the partial file is removed. */
+FW_API fw_status fw_context_state_size(const fw_context *ctx, size_t *size);
+FW_API fw_status fw_context_state_save(fw_context *ctx, void *buf, size_t cap,
+                                       size_t *n_written);
+FW_API fw_status fw_context_state_load(fw_context *ctx, const void *buf,
+                                       size_t size);
+FW_API fw_status fw_context_state_save_file(fw_context *ctx, const char *path);
+FW_API fw_status fw_context_state_load_file(fw_context *ctx, const char *path);
+
 /* ------------------------------------------------------------------------ */
 /* Tokens and text                                                           */
 /* ------------------------------------------------------------------------ */

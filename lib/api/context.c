@@ -1,4 +1,5 @@
 /* context.c - public entry points: contexts, evaluation, sequences. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -79,6 +80,8 @@ static void scratch_free(fwi_scratch *s)
     fwi_free(s->logits);
     fwi_free(s->xq);
     fwi_free(s->scores);
+    fwi_free(s->att_q);
+    fwi_free(s->att_acc);
     fwi_free(s->rope_cs);
     memset(s, 0, sizeof *s);
 }
@@ -107,8 +110,11 @@ static int scratch_alloc(fwi_scratch *s, const fwi_hparams *hp, int n_batch,
     s->xq = fwi_malloc_array(b, fwi_row_size(FWI_TYPE_Q8_0, (int64_t)((wide + 31) / 32 * 32)));
     s->scores = fwi_malloc_array((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     s->rope_cs = fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float));
+    s->att_q = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(float));
+    s->att_acc = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(fwi_f16));
     return s->x && s->xb && s->q && s->k && s->v && s->att && s->hb && s->hb2 &&
-                   s->logits && s->xq && s->scores && s->rope_cs
+                   s->logits && s->xq && s->scores && s->rope_cs && s->att_q &&
+                   s->att_acc
                ? 0 : -1;
 }
 
@@ -419,4 +425,249 @@ FW_API void fw_context_cancel(fw_context *c)
 FW_API uint64_t fw_context_layers_done(const fw_context *c)
 {
     return ctx_ok(c) ? (uint64_t)atomic_load(&c->layers_done) : 0;
+}
+
+/* ---- state ---- */
+
+#define STATE_MAGIC "FWST"
+#define STATE_VERSION 1u
+
+/* header: magic[4], u32 version, u64 fingerprint, u32 n_layer, u32 kv_dim,
+ * u32 n_vocab, u32 n_seq (stored), u32 has_logits; then [n_vocab] f32
+ * logits if has_logits; then per stored sequence: u32 id, u32 len, and per
+ * layer K[len][kv_dim], V[len][kv_dim] as f16. */
+typedef struct state_hdr {
+    char magic[4];
+    uint32_t version;
+    uint64_t fingerprint;
+    uint32_t n_layer, kv_dim, n_vocab, n_seq, has_logits, reserved;
+} state_hdr;
+
+static size_t kv_dim(const fw_context *c)
+{
+    return (size_t)c->m->hp.n_head_kv * (size_t)c->m->hp.head_dim;
+}
+
+static int has_last_logits(const fw_context *c)
+{
+    return c->last_n > 0 && c->logits_first + c->n_logits == c->last_n;
+}
+
+FW_API fw_status fw_context_state_size(const fw_context *c, size_t *size)
+{
+    if (!ctx_ok(c) || !size)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context or size is NULL");
+    size_t n = sizeof(state_hdr);
+    if (has_last_logits(c))
+        n += (size_t)c->m->hp.n_vocab * sizeof(float);
+    for (uint32_t i = 0; i < c->n_seq_max; i++)
+        if (c->seqs[i].k && c->seqs[i].len > 0)
+            n += 8 + 2 * (size_t)c->m->hp.n_layer * (size_t)c->seqs[i].len *
+                         kv_dim(c) * sizeof(fwi_f16);
+    *size = n;
+    return FW_OK;
+}
+
+FW_API fw_status fw_context_state_save(fw_context *c, void *buf, size_t cap,
+                                       size_t *n_written)
+{
+    size_t need;
+    fw_status st = fw_context_state_size(c, &need);
+    if (st != FW_OK)
+        return st;
+    if (n_written)
+        *n_written = need;
+    if (!buf || cap < need)
+        return ctx_fail(c, FW_E_BUFFER_TOO_SMALL,
+                        "state needs %zu bytes, the buffer has %zu", need, cap);
+    const fwi_hparams *hp = &c->m->hp;
+    size_t kvd = kv_dim(c);
+    state_hdr h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, STATE_MAGIC, 4);
+    h.version = STATE_VERSION;
+    h.fingerprint = c->m->fingerprint;
+    h.n_layer = (uint32_t)hp->n_layer;
+    h.kv_dim = (uint32_t)kvd;
+    h.n_vocab = (uint32_t)hp->n_vocab;
+    h.has_logits = (uint32_t)has_last_logits(c);
+    for (uint32_t i = 0; i < c->n_seq_max; i++)
+        h.n_seq += c->seqs[i].k && c->seqs[i].len > 0;
+    char *p = buf;
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    if (h.has_logits) {
+        const float *l = fw_context_logits(c, -1);
+        memcpy(p, l, (size_t)hp->n_vocab * sizeof(float));
+        p += (size_t)hp->n_vocab * sizeof(float);
+    }
+    for (uint32_t i = 0; i < c->n_seq_max; i++) {
+        const fwi_kv_seq *s = &c->seqs[i];
+        if (!s->k || s->len == 0)
+            continue;
+        uint32_t meta[2] = {i, (uint32_t)s->len};
+        memcpy(p, meta, 8);
+        p += 8;
+        size_t rows = (size_t)s->len * kvd * sizeof(fwi_f16);
+        for (int l = 0; l < hp->n_layer; l++) {
+            size_t off = (size_t)l * (size_t)c->n_ctx * kvd;
+            memcpy(p, s->k + off, rows);
+            p += rows;
+            memcpy(p, s->v + off, rows);
+            p += rows;
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_context_state_load(fw_context *c, const void *buf,
+                                       size_t size)
+{
+    if (!ctx_ok(c))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context is NULL or freed");
+    if (!buf)
+        return ctx_fail(c, FW_E_INVALID_ARG, "buffer is NULL");
+    const fwi_hparams *hp = &c->m->hp;
+    size_t kvd = kv_dim(c);
+    state_hdr h;
+    if (size < sizeof h)
+        return ctx_fail(c, FW_E_FORMAT, "state of %zu bytes is too short for "
+                        "its header (%zu)", size, sizeof h);
+    memcpy(&h, buf, sizeof h);
+    if (memcmp(h.magic, STATE_MAGIC, 4) != 0)
+        return ctx_fail(c, FW_E_FORMAT, "not a libfwinfer state (bad magic)");
+    if (h.version != STATE_VERSION)
+        return ctx_fail(c, FW_E_UNSUPPORTED,
+                        "state format version %u is not supported (this "
+                        "library writes %u)",
+                        h.version, STATE_VERSION);
+    if (h.fingerprint != c->m->fingerprint || h.n_layer != (uint32_t)hp->n_layer ||
+        h.kv_dim != kvd || h.n_vocab != (uint32_t)hp->n_vocab)
+        return ctx_fail(c, FW_E_FORMAT, "the state was saved for another model");
+    /* validate everything before touching the context */
+    const char *p = (const char *)buf + sizeof h, *end = (const char *)buf + size;
+    if (h.has_logits > 1)
+        return ctx_fail(c, FW_E_FORMAT, "state: bad logits flag");
+    size_t lbytes = h.has_logits ? (size_t)hp->n_vocab * sizeof(float) : 0;
+    if ((size_t)(end - p) < lbytes)
+        return ctx_fail(c, FW_E_FORMAT, "state is truncated (logits)");
+    const char *logits = p;
+    p += lbytes;
+    const char *seq_start = p;
+    for (uint32_t k = 0; k < h.n_seq; k++) {
+        uint32_t meta[2];
+        if ((size_t)(end - p) < 8)
+            return ctx_fail(c, FW_E_FORMAT, "state is truncated (sequence %u)", k);
+        memcpy(meta, p, 8);
+        if (meta[0] >= c->n_seq_max)
+            return ctx_fail(c, FW_E_RANGE,
+                            "state holds sequence %u but the context has %u",
+                            meta[0], c->n_seq_max);
+        if (meta[1] > c->n_ctx)
+            return ctx_fail(c, FW_E_CONTEXT_FULL,
+                            "state sequence %u has %u positions, more than "
+                            "n_ctx %u",
+                            meta[0], meta[1], c->n_ctx);
+        size_t bytes = 2 * (size_t)hp->n_layer * (size_t)meta[1] * kvd * sizeof(fwi_f16);
+        p += 8;
+        if ((size_t)(end - p) < bytes)
+            return ctx_fail(c, FW_E_FORMAT, "state is truncated (sequence %u)",
+                            meta[0]);
+        p += bytes;
+    }
+    if (p != end)
+        return ctx_fail(c, FW_E_FORMAT, "state has %zu trailing bytes",
+                        (size_t)(end - p));
+    /* allocate all sequences first, so a failure changes nothing */
+    p = seq_start;
+    for (uint32_t k = 0; k < h.n_seq; k++) {
+        uint32_t meta[2];
+        memcpy(meta, p, 8);
+        fwi_kv_seq *s;
+        fw_status st = get_seq(c, (int32_t)meta[0], 1, &s);
+        if (st != FW_OK)
+            return st;
+        p += 8 + 2 * (size_t)hp->n_layer * (size_t)meta[1] * kvd * sizeof(fwi_f16);
+    }
+    for (uint32_t i = 0; i < c->n_seq_max; i++)
+        c->seqs[i].len = 0;
+    p = seq_start;
+    for (uint32_t k = 0; k < h.n_seq; k++) {
+        uint32_t meta[2];
+        memcpy(meta, p, 8);
+        p += 8;
+        fwi_kv_seq *s = &c->seqs[meta[0]];
+        size_t rows = (size_t)meta[1] * kvd * sizeof(fwi_f16);
+        for (int l = 0; l < hp->n_layer; l++) {
+            size_t off = (size_t)l * (size_t)c->n_ctx * kvd;
+            memcpy(s->k + off, p, rows);
+            p += rows;
+            memcpy(s->v + off, p, rows);
+            p += rows;
+        }
+        s->len = (int32_t)meta[1];
+    }
+    c->n_logits = 0;
+    c->last_n = 0;
+    if (h.has_logits && c->logits_cap >= 1) {
+        memcpy(c->logits, logits, lbytes);
+        c->last_n = 1, c->n_logits = 1, c->logits_first = 0;
+    } else if (h.has_logits) {
+        float *l = fwi_malloc(lbytes);
+        if (l) {
+            memcpy(l, logits, lbytes);
+            fwi_free(c->logits);
+            c->logits = l;
+            c->logits_cap = 1;
+            c->last_n = 1, c->n_logits = 1, c->logits_first = 0;
+        }
+    }
+    return FW_OK;
+}
+
+FW_API fw_status fw_context_state_save_file(fw_context *c, const char *path)
+{
+    if (!ctx_ok(c) || !path)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context or path is NULL");
+    size_t n;
+    fw_status st = fw_context_state_size(c, &n);
+    if (st != FW_OK)
+        return st;
+    void *buf = fwi_malloc(n);
+    if (!buf)
+        return ctx_fail(c, FW_E_NOMEM, "out of memory for a %zu-byte state", n);
+    st = fw_context_state_save(c, buf, n, &n);
+    if (st == FW_OK) {
+        FILE *f = fopen(path, "wb");
+        if (!f) {
+            st = ctx_fail(c, FW_E_IO, "%s: cannot create: %s", path, strerror(errno));
+        } else {
+            size_t w = fwrite(buf, 1, n, f);
+            int e1 = w != n ? errno : 0;
+            int rc = fclose(f);
+            int e2 = rc ? errno : 0;
+            if (w != n || rc != 0) {
+                remove(path);
+                st = ctx_fail(c, FW_E_IO, "%s: writing %zu bytes failed: %s", path,
+                              n, strerror(e1 ? e1 : e2 ? e2 : EIO));
+            }
+        }
+    }
+    fwi_free(buf);
+    return st;
+}
+
+FW_API fw_status fw_context_state_load_file(fw_context *c, const char *path)
+{
+    if (!ctx_ok(c) || !path)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context or path is NULL");
+    fwi_mapfile mf;
+    fw_status st = fwi_mapfile_open(&mf, path, 1, c);
+    if (st != FW_OK) {
+        snprintf(c->errmsg, sizeof c->errmsg, "%s", fw_last_error());
+        return st;
+    }
+    st = fw_context_state_load(c, mf.data, (size_t)mf.size);
+    fwi_mapfile_close(&mf);
+    return st;
 }

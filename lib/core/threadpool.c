@@ -1,11 +1,17 @@
 /* threadpool.c - spin-then-sleep worker pool (pthreads + C11 atomics). */
+#define _DEFAULT_SOURCE 1
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "core.h"
 #include "threadpool.h"
 
-#define SPIN_ITERS 200000
+/* A waiting thread spins (pause) for SPIN_PAUSES checks, then yields the
+ * CPU between checks up to SPIN_YIELDS times (so an oversubscribed machine
+ * still makes progress), then sleeps on the condition variable. */
+#define SPIN_PAUSES 2000
+#define SPIN_YIELDS 2000
 
 struct fwi_pool {
     int n;
@@ -45,8 +51,12 @@ static void *worker(void *varg)
         int spins = 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
                !atomic_load_explicit(&p->quit, memory_order_acquire)) {
-            if (++spins < SPIN_ITERS) {
+            if (++spins < SPIN_PAUSES) {
                 cpu_relax();
+                continue;
+            }
+            if (spins < SPIN_PAUSES + SPIN_YIELDS) {
+                sched_yield();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -142,6 +152,11 @@ void fwi_pool_run(fwi_pool *p, fwi_pool_fn fn, void *arg)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
-        cpu_relax();
+    for (int spins = 0;
+         atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_PAUSES)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }

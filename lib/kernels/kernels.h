@@ -12,8 +12,11 @@
  *
  * Activation formats (fwi_type_traits.vec_dot_type):
  *   - Q4_0, Q8_0 weights: activations quantised to Q8_0 with
- *     k.quantize_row[FWI_TYPE_Q8_0] (bit-exact with ggml's
- *     quantize_row_q8_0_ref on every ISA).
+ *     k.quantize_row[FWI_TYPE_Q8_0]: the same bytes on every ISA, equal to
+ *     what llama.cpp's x86 build produces (ggml's AVX2 quantize_row_q8_0:
+ *     id = 127/amax, round-half-even), deliberately NOT
+ *     quantize_row_q8_0_ref (id = 1/(amax/127), roundf), which ggml only
+ *     uses for writing model files (fwi_quantize_row_q8_0_ref here).
  *   - F32, F16, BF16 weights: activations stay f32 (no quantisation step;
  *     pass the float row). ggml rounds activations to F16/BF16 first; we
  *     keep full f32 precision, which is more accurate and costs nothing
@@ -133,6 +136,12 @@ typedef struct fwi_kernels {
                             size_t k_stride, int n_kv, int d, float scale);
     void (*attn_values_f16)(float *y, const float *a, const fwi_f16 *v,
                             size_t v_stride, int n_kv, int d);
+    /* f16 accumulators, as ggml's flash attention keeps its value sum
+     * (bit-exact on every ISA: fused multiply-add, round to nearest even):
+     *   y[i] = f16(fma(f32(x[i]), v, f32(y[i])))
+     *   y[i] = f16(f32(y[i]) * s) */
+    void (*vec_mad_f16)(fwi_f16 *y, const fwi_f16 *x, float v, int n);
+    void (*vec_scale_f16)(fwi_f16 *y, float s, int n);
     /* row conversions (round to nearest even; bit-exact on every ISA) */
     void (*cvt_f32_to_f16)(fwi_f16 *dst, const float *src, int n);
     void (*cvt_f16_to_f32)(float *dst, const fwi_f16 *src, int n);

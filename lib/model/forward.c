@@ -100,7 +100,18 @@ static void matmuls(const fwi_forward *f, const float *x, int n, int n_tok,
     fwi_pool_run(f->pool, mm_run, &t);
 }
 
-/* ---- attention ---- */
+/* ---- attention ----
+ *
+ * The numerics of ggml's CPU flash attention, which llama.cpp uses by
+ * default: the query is rounded to F16 like the cached keys; scores are
+ * scale * dot(q, k); the softmax is computed online and the weighted sum of
+ * values is accumulated in F16:
+ *     for each position j:  if s_j > M: M = s_j, rescale acc and S by
+ *                           exp(M_old - M); else w = exp(s_j - M)
+ *                           acc = f16(acc + w * v_j);  S = S * ms + w
+ *     out = acc / S
+ * This reproduces llama.cpp's logits to float rounding (1e-7 relative on
+ * F32 models) instead of differing by its F16 rounding (~1e-3). */
 
 typedef struct att_task {
     const fwi_forward *f;
@@ -119,6 +130,8 @@ static void att_run(void *arg, int ith, int nth)
     const float scale = 1.0f / sqrtf((float)hd);
     const size_t layer_off = (size_t)t->layer * (size_t)s->n_ctx * (size_t)kvd;
     float *sc = s->scores + (size_t)ith * (size_t)s->n_ctx;
+    float *qr = s->att_q + (size_t)ith * (size_t)hd;
+    fwi_f16 *acc = s->att_acc + (size_t)ith * (size_t)hd;
     int n_tasks = t->n_tok * hp->n_head;
     for (int task = ith; task < n_tasks; task += nth) {
         int i = task / hp->n_head, h = task % hp->n_head;
@@ -126,11 +139,27 @@ static void att_run(void *arg, int ith, int nth)
         const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
         const fwi_f16 *kc = t->kv->k + layer_off + (size_t)(h / group) * hd;
         const fwi_f16 *vc = t->kv->v + layer_off + (size_t)(h / group) * hd;
-        k->attn_scores_f16(sc, q, kc, (size_t)kvd, n_kv, hd, scale);
-        k->softmax(sc, n_kv);
+        k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
+        k->cvt_f16_to_f32(qr, acc, hd);
+        k->attn_scores_f16(sc, qr, kc, (size_t)kvd, n_kv, hd, scale);
+        memset(acc, 0, (size_t)hd * sizeof *acc);
+        float M = -INFINITY, S = 0.0f;
+        for (int j = 0; j < n_kv; j++) {
+            float ms = 1.0f, w = 1.0f;
+            if (sc[j] > M) {
+                float m_old = M;
+                M = sc[j];
+                ms = expf(m_old - M);
+                k->vec_scale_f16(acc, ms, hd);
+            } else {
+                w = expf(sc[j] - M);
+            }
+            k->vec_mad_f16(acc, vc + (size_t)j * (size_t)kvd, w, hd);
+            S = S * ms + w;
+        }
         float *y = s->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-        memset(y, 0, (size_t)hd * sizeof *y);
-        k->attn_values_f16(y, sc, vc, (size_t)kvd, n_kv, hd);
+        k->cvt_f16_to_f32(y, acc, hd);
+        k->scale(y, y, 1.0f / S, hd);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/strmap.h"
 #include "llama.h"
 
 static int get_u(const fwi_gguf *g, const char *arch, const char *name,
@@ -228,6 +229,14 @@ fw_status fwi_llama_bind(const fwi_gguf *g, const char *arch,
         fwi_llama_free(m);
         return st;
     }
+    uint64_t h = fwi_hash_bytes(&hp, sizeof hp);
+    for (int64_t i = 0; i < g->n_tensors; i++) {
+        const fwi_gguf_tensor *t = &g->tensors[i];
+        h ^= fwi_hash_bytes(t->name, strlen(t->name)) + (uint64_t)t->type * 31 +
+             t->offset * 1099511628211ull + (uint64_t)i;
+        h *= 0x100000001b3ull;
+    }
+    m->fingerprint = h;
     *out = m;
     return FW_OK;
 }

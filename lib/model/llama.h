@@ -54,6 +54,8 @@ typedef struct fwi_llama {
     fwi_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [n_embd] */
     fwi_weight output;       /* [n_embd] -> [n_vocab] (tok_embd if tied) */
+    uint64_t fingerprint;    /* hash of the hyper-parameters and tensor
+                                table: tells saved states apart */
 } fwi_llama;
 
 /* Bind the weights of a llama-architecture file: every tensor present with
@@ -79,6 +81,8 @@ typedef struct fwi_scratch {
     void *xq;        /* activation rows in Q8_0 */
     size_t xq_stride;
     float *scores;   /* [n_threads][n_ctx] */
+    float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
+    fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
     float *rope_cs;  /* [n_batch][n_rot] */
 } fwi_scratch;
 

@@ -6,7 +6,7 @@ Checks, both ways, that
     exactly those in lib/fwinfer.symbols;
   - every function declared FW_API in include/fwinfer.h is in
     lib/fwinfer.symbols and vice versa.
-usage: check_symbols.py LIBRARY HEADER SYMBOLS_FILE
+usage: check_symbols.py NM LIBRARY HEADER SYMBOLS_FILE
 """
 import re
 import subprocess
@@ -14,8 +14,8 @@ import sys
 
 
 def main():
-    lib, header, symfile = sys.argv[1:4]
-    out = subprocess.run(['nm', '-D', '--defined-only', lib], check=True,
+    nm, lib, header, symfile = sys.argv[1:5]
+    out = subprocess.run([nm, '-D', '--defined-only', lib], check=True,
                          capture_output=True, text=True).stdout
     exported = set()
     for line in out.splitlines():

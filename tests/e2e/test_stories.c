@@ -5,7 +5,10 @@
  * kernel level this CPU has, with 1 and 2 threads; logits identical across
  * thread counts; sequences, truncation, copy, context overflow, cancel.
  */
+#define _DEFAULT_SOURCE 1
 #include "common/testutil.h"
+
+#include <unistd.h>
 
 #include <math.h>
 
@@ -87,7 +90,9 @@ static void run_reference(const char *isa, int threads, float *first_logits)
     }
     print_message("%s, %d thread(s): max |logit - llama.cpp| = %.2e\n",
                   fw_context_isa(c), threads, maxdiff);
-    assert_true(maxdiff < 1e-2);
+    /* the issue's bound is 1e-2; with ggml's attention numerics we are at
+     * float rounding (~4e-6) */
+    assert_true(maxdiff < 1e-4);
     memcpy(first_logits, l, 512 * sizeof *l);
     int pos = 5;
     for (int i = 0; i < 48; i++) {
@@ -215,12 +220,89 @@ static void test_context_full_and_cancel(void **state)
     fw_model_free(m);
 }
 
+static void greedy(fw_context *c, int pos, int n, fw_token *out)
+{
+    for (int i = 0; i < n; i++) {
+        fw_token t = argmax(fw_context_logits(c, -1), 512);
+        out[i] = t;
+        assert_int_equal(fw_context_eval(c, 0, pos++, &t, 1, 0), FW_OK);
+    }
+}
+
+static void test_state_save_load(void **state)
+{
+    (void)state;
+    TU_REQUIRE_DATA();
+    fw_model *m = load_model();
+    fw_context *a = new_ctx(m, NULL, 1, 2);
+    fw_token p[5] = {1, 403, 407, 261, 378};
+    assert_int_equal(fw_context_eval(a, 0, 0, p, 5, 0), FW_OK);
+    assert_int_equal(fw_context_eval(a, 1, 0, p, 3, 0), FW_OK);
+    assert_int_equal(fw_context_eval(a, 0, 5, &(fw_token){432}, 1, 0), FW_OK);
+    size_t need;
+    assert_int_equal(fw_context_state_size(a, &need), FW_OK);
+    char *buf = malloc(need);
+    size_t got;
+    assert_int_equal(fw_context_state_save(a, buf, need - 1, &got), FW_E_BUFFER_TOO_SMALL);
+    assert_int_equal(fw_context_state_save(a, buf, need, &got), FW_OK);
+    assert_int_equal(got, need);
+    fw_token want[6], again[6];
+    greedy(a, 6, 6, want);
+
+    /* into a fresh context: the same continuation */
+    fw_context *b = new_ctx(m, NULL, 2, 2);
+    assert_int_equal(fw_context_state_load(b, buf, got), FW_OK);
+    assert_int_equal(fw_context_seq_len(b, 0), 6);
+    assert_int_equal(fw_context_seq_len(b, 1), 3);
+    greedy(b, 6, 6, again);
+    assert_memory_equal(want, again, sizeof want);
+
+    /* bad images change nothing */
+    assert_int_equal(fw_context_state_load(b, buf, got - 1), FW_E_FORMAT);
+    assert_int_equal(fw_context_state_load(b, buf, 10), FW_E_FORMAT);
+    buf[0] = 'X';
+    assert_int_equal(fw_context_state_load(b, buf, got), FW_E_FORMAT);
+    buf[0] = 'F';
+    buf[8] ^= 1; /* fingerprint */
+    assert_int_equal(fw_context_state_load(b, buf, got), FW_E_FORMAT);
+    assert_non_null(strstr(fw_context_errmsg(b), "another model"));
+    buf[8] ^= 1;
+    assert_int_equal(fw_context_seq_len(b, 0), 12);
+    fw_context *one = new_ctx(m, NULL, 1, 1); /* too few sequences */
+    assert_int_equal(fw_context_state_load(one, buf, got), FW_E_RANGE);
+    fw_context_free(one);
+
+    /* files, and a full disk */
+    char path[] = "/tmp/fwinfer-state-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(fw_context_state_load(b, buf, got), FW_OK);
+    assert_int_equal(fw_context_state_save_file(b, path), FW_OK);
+    fw_context_free(a);
+    a = new_ctx(m, NULL, 1, 2);
+    assert_int_equal(fw_context_state_load_file(a, path), FW_OK);
+    greedy(a, 6, 6, again);
+    assert_memory_equal(want, again, sizeof want);
+    unlink(path);
+    assert_int_equal(fw_context_state_load_file(a, path), FW_E_IO);
+    if (access("/dev/full", W_OK) == 0) {
+        assert_int_equal(fw_context_state_save_file(a, "/dev/full"), FW_E_IO);
+        assert_non_null(strstr(fw_context_errmsg(a), "/dev/full"));
+    }
+    free(buf);
+    fw_context_free(a);
+    fw_context_free(b);
+    fw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_every_isa),
         cmocka_unit_test(test_batch_equals_steps),
         cmocka_unit_test(test_context_full_and_cancel),
+        cmocka_unit_test(test_state_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,7 @@
 /*
  * libfwinfer - checkasm: SIMD kernels vs their scalar C twins.
  *
- *   checkasm [--bench] [--big] [--seed=N] [--isa=NAME] [--test=SUBSTR] [-v]
+ *   checkasm [--bench[=SUBSTR]] [--big] [--seed=N] [--isa=NAME] [--test=SUBSTR] [-v]
  *
  * For every ISA level above scalar that the CPU supports (capped by --isa or
  * the FWINFER_ISA environment variable), every kernel whose function
@@ -33,6 +33,7 @@
 static int verbose;
 static int n_fail, n_checks;
 static const char *test_filter;
+static const char *bench_filter; /* --bench=SUBSTR */
 static double worst_rel; /* worst observed |err| / tolerance scale (verbose) */
 
 /* ---------------------------------------------------------------------- */
@@ -294,7 +295,7 @@ static void check_blocks(const fwi_kernels *kc)
         fail("block_q8_0_values", "scalar", "d=0x%04x q0=%d q15=%d q16=%d q17=%d q31=%d",
              q8[0].d, q8[0].qs[0], q8[0].qs[15], q8[0].qs[16], q8[0].qs[17], q8[0].qs[31]);
 
-    /* Q8_0 rounding is roundf (ties away from zero): amax 127 -> d = id = 1 */
+    /* _ref rounding is roundf (ties away from zero): amax 127 -> d = id = 1 */
     memset(x, 0, sizeof x);
     x[0] = 127.0f; x[1] = 2.5f; x[2] = -2.5f; x[3] = 0.5f; x[4] = -0.5f; x[5] = 1.5f;
     x[6] = 0.49999997f;
@@ -304,6 +305,21 @@ static void check_blocks(const fwi_kernels *kc)
         q8[0].qs[4] != -1 || q8[0].qs[5] != 2 || q8[0].qs[6] != 0)
         fail("block_q8_0_rounding", "scalar", "d=0x%04x %d %d %d %d %d %d", q8[0].d,
              q8[0].qs[1], q8[0].qs[2], q8[0].qs[3], q8[0].qs[4], q8[0].qs[5], q8[0].qs[6]);
+
+    /* the activation quantiser (every ISA) rounds ties to even like ggml's
+     * SIMD kernels: 2.5 -> 2, -2.5 -> -2, 0.5 -> 0, 1.5 -> 2, 3.5 -> 4 */
+    x[7] = 3.5f;
+    for (int lvl = 0; lvl <= (int)fwi_cpu_detect(); lvl++) {
+        fwi_kernels k;
+        fwi_kernels_init(&k, (enum fwi_isa)lvl);
+        fwi_block_q8_0 qa;
+        k.quantize_row[FWI_TYPE_Q8_0](&qa, x, 32);
+        n_checks++;
+        if (qa.d != 0x3c00 || qa.qs[0] != 127 || qa.qs[1] != 2 || qa.qs[2] != -2 ||
+            qa.qs[3] != 0 || qa.qs[4] != 0 || qa.qs[5] != 2 || qa.qs[6] != 0 || qa.qs[7] != 4)
+            fail("quantize_row_q8_0_values", fwi_isa_name(k.isa), "d=0x%04x %d %d %d %d %d %d %d",
+                 qa.d, qa.qs[1], qa.qs[2], qa.qs[3], qa.qs[4], qa.qs[5], qa.qs[6], qa.qs[7]);
+    }
 
     /* Q4_0: x_j = j - 8 (j < 16), 7 - (j - 16) (j >= 16): max |x| is -8 ->
      * d = -8/-8 = 1, q = x + 8; qs[j] = j | (15 - j) << 4 */
@@ -755,6 +771,30 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
             free(hc);
             free(hs);
         }
+        if (CHANGED(vec_mad_f16) || CHANGED(vec_scale_f16)) {
+            /* f16 accumulators: exact match required (fma, round to even) */
+            fwi_f16 *x = xmalloc((size_t)(n + 1) * 2), *yc16 = xmalloc((size_t)(n + 1) * 2),
+                    *ys16 = xmalloc((size_t)(n + 1) * 2);
+            fill_f32(au, (size_t)n, 4.0f);
+            kc->cvt_f32_to_f16(x + 1, au, n);
+            fill_f32(bu, (size_t)n, 4.0f);
+            kc->cvt_f32_to_f16(yc16 + 1, bu, n);
+            memcpy(ys16 + 1, yc16 + 1, (size_t)n * 2);
+            for (int rep = 0; rep < 8; rep++) {
+                const float v = rndf() * 3.0f;
+                kc->vec_mad_f16(yc16 + 1, x + 1, v, n);
+                k->vec_mad_f16(ys16 + 1, x + 1, v, n);
+                const float sc = 0.75f + rndf() * 0.2f;
+                kc->vec_scale_f16(yc16 + 1, sc, n);
+                k->vec_scale_f16(ys16 + 1, sc, n);
+            }
+            n_checks++;
+            if (memcmp(yc16 + 1, ys16 + 1, (size_t)n * 2))
+                fail("vec_mad_f16/vec_scale_f16", isa, "%s: differs (exact match required)", ctx);
+            free(x);
+            free(yc16);
+            free(ys16);
+        }
     }
 
     /* every half value through the SIMD converters (hardware vs our C) */
@@ -846,6 +886,16 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                         break;
                     }
                 }
+                /* determinism: one key per call gives the same bits */
+                for (int j = 0; j < n_kv; j++) {
+                    float one;
+                    k->attn_scores_f16(&one, q + 1, kv + 1 + (size_t)j * stride, stride, 1, d, scale);
+                    n_checks++;
+                    if (!same_bits(one, ss[j])) {
+                        fail("attn_scores_f16", isa, "%s j=%d: single-key call differs", ctx, j);
+                        break;
+                    }
+                }
                 /* values: y += sum_j a_j v_j */
                 float *y0 = xmalloc((size_t)(d + 1) * sizeof(float));
                 float *yc2 = xmalloc((size_t)(d + 1) * sizeof(float));
@@ -853,10 +903,17 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                 fill_f32(y0 + 1, (size_t)d, 1.0f);
                 float av[40];
                 fill_f32(av, (size_t)n_kv, 1.0f);
-                memcpy(yc2, y0, (size_t)(d + 1) * sizeof(float));
                 memcpy(ys2, y0, (size_t)(d + 1) * sizeof(float));
-                kc->attn_values_f16(yc2 + 1, av, kv + 1, stride, n_kv, d);
                 k->attn_values_f16(ys2 + 1, av, kv + 1, stride, n_kv, d);
+                /* determinism: keys fed one call at a time give the same bits */
+                memcpy(yc2, y0, (size_t)(d + 1) * sizeof(float));
+                for (int j = 0; j < n_kv; j++)
+                    k->attn_values_f16(yc2 + 1, av + j, kv + 1 + (size_t)j * stride, stride, 1, d);
+                n_checks++;
+                if (memcmp(yc2 + 1, ys2 + 1, (size_t)d * sizeof(float)))
+                    fail("attn_values_f16", isa, "%s: key-by-key calls differ", ctx);
+                memcpy(yc2, y0, (size_t)(d + 1) * sizeof(float));
+                kc->attn_values_f16(yc2 + 1, av, kv + 1, stride, n_kv, d);
                 for (int i = 0; i < d; i++) {
                     double S = fabs(y0[1 + i]);
                     for (int j = 0; j < n_kv; j++)
@@ -1016,6 +1073,12 @@ static void bench(int big, enum fwi_isa top)
     for (int s = 0; s < (big ? 2 : 1); s++) {
         for (int ti = 0; ti < N_TYPES; ti++) {
             const int type = all_types[ti];
+            char probe[80];
+            snprintf(probe, sizeof probe, "mat %s %s", fwi_type_traits_get(type)->name,
+                     shapes[s].what);
+            if (bench_filter && !strstr(probe, bench_filter) &&
+                !strstr("matvec matmul", bench_filter))
+                continue;
             bench_mat b;
             bench_mat_make(&b, &ks[0], type, shapes[s].rows, shapes[s].n, shapes[s].total);
             char name[80];
@@ -1074,6 +1137,8 @@ static void bench(int big, enum fwi_isa top)
                                    "cvt_f32_to_f16 n=4096" };
     void *qbuf = xmalloc(fwi_row_size(FWI_TYPE_Q8_0, n));
     for (int kn = 0; kn < (int)(sizeof names / sizeof names[0]); kn++) {
+        if (bench_filter && !strstr(names[kn], bench_filter))
+            continue;
         printf("%-34s", names[kn]);
         double t_c = 0, t_best = 1e30;
         for (int l = 0; l <= (int)top; l++) {
@@ -1117,6 +1182,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--bench"))
             do_bench = 1;
+        else if (!strncmp(argv[i], "--bench=", 8))
+            do_bench = 1, bench_filter = argv[i] + 8;
         else if (!strcmp(argv[i], "--big"))
             do_bench = big = 1;
         else if (!strncmp(argv[i], "--seed=", 7))
@@ -1131,7 +1198,7 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "usage: %s [--bench] [--big] [--seed=N] [--isa=NAME] "
+            fprintf(stderr, "usage: %s [--bench[=SUBSTR]] [--big] [--seed=N] [--isa=NAME] "
                             "[--test=SUBSTR] [-v]\n", argv[0]);
             return 2;
         }

@@ -27,8 +27,8 @@ static inline int32x4_t block_dot(int8x16_t wlo, int8x16_t whi, int8x16_t ylo, i
 #include "matmul_neon_tmpl.h"
 
 /* ---------------------------------------------------------------------- */
-/* Q8_0 activation quantisation, bit-exact with quantize_row_q8_0_ref
- * (FCVTAS rounds to nearest with ties away from zero, like roundf). */
+/* Q8_0 activation quantisation, bit-exact with quantize_row_q8_0_c:
+ * d = amax / 127, id = 127 / amax, FCVTNS (round to nearest, ties even). */
 static void quantize_row_q8_0_neon(void *dst, const float *x, int n)
 {
     fwi_block_q8_0 *y = dst;
@@ -44,14 +44,14 @@ static void quantize_row_q8_0_neon(void *dst, const float *x, int n)
         }
         const float amax = vmaxvq_f32(m);
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         const fwi_f16 dh = fwi_fp32_to_fp16(d);
         memcpy(&y[b].d, &dh, sizeof dh);
 
         int8x8_t q[4];
         for (int i = 0; i < 4; i++) {
-            const int32x4_t a = vcvtaq_s32_f32(vmulq_n_f32(v[2 * i], id));
-            const int32x4_t c = vcvtaq_s32_f32(vmulq_n_f32(v[2 * i + 1], id));
+            const int32x4_t a = vcvtnq_s32_f32(vmulq_n_f32(v[2 * i], id));
+            const int32x4_t c = vcvtnq_s32_f32(vmulq_n_f32(v[2 * i + 1], id));
             q[i] = vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(c)));
         }
         vst1q_s8(y[b].qs, vcombine_s8(q[0], q[1]));
@@ -108,25 +108,24 @@ tile_f(const int wt, const int R, const int T, const int pf,
         }
     }
 
+    /* weights of the R rows in registers, one activation pair at a time */
     int k = 0;
     for (; k + 8 <= n; k += 8) {
-        float32x4_t x0[NF_MAXT], x1[NF_MAXT];
-        FWI_UNROLL
-        for (int j = 0; j < T; j++) {
-            x0[j] = vld1q_f32(xt[j] + k);
-            x1[j] = vld1q_f32(xt[j] + k + 4);
-        }
+        float32x4_t w0[NF_MAXR], w1[NF_MAXR];
         FWI_UNROLL
         for (int i = 0; i < R; i++) {
             const char *p = wr[i] + (size_t)k * es;
             if (pf)
                 FWI_PREFETCH(p + FWI_NEON_PREFETCH);
-            float32x4_t w0, w1;
-            load_w8(wt, p, &w0, &w1);
+            load_w8(wt, p, &w0[i], &w1[i]);
+        }
+        FWI_UNROLL
+        for (int j = 0; j < T; j++) {
+            const float32x4_t x0 = vld1q_f32(xt[j] + k), x1 = vld1q_f32(xt[j] + k + 4);
             FWI_UNROLL
-            for (int j = 0; j < T; j++) {
-                acc0[i][j] = vfmaq_f32(acc0[i][j], w0, x0[j]);
-                acc1[i][j] = vfmaq_f32(acc1[i][j], w1, x1[j]);
+            for (int i = 0; i < R; i++) {
+                acc0[i][j] = vfmaq_f32(acc0[i][j], w0[i], x0);
+                acc1[i][j] = vfmaq_f32(acc1[i][j], w1[i], x1);
             }
         }
     }
@@ -142,10 +141,11 @@ tile_f(const int wt, const int R, const int T, const int pf,
         }
         FWI_UNROLL
         for (int i = 0; i < R; i++) {
-            float buf[8] = { 0 }; /* 32 bytes, used as raw storage */
-            memcpy(buf, wr[i] + (size_t)k * es, rem * es);
+            union { float f[8]; uint16_t h[16]; } buf = { { 0 } };
+            memcpy(wt == NF32 ? (void *)buf.f : (void *)buf.h, wr[i] + (size_t)k * es, rem * es);
             float32x4_t w0, w1;
-            load_w8(wt, (const char *)buf, &w0, &w1);
+            load_w8(wt, wt == NF32 ? (const char *)(const void *)buf.f
+                                   : (const char *)(const void *)buf.h, &w0, &w1);
             FWI_UNROLL
             for (int j = 0; j < T; j++) {
                 acc0[i][j] = vfmaq_f32(acc0[i][j], w0, x0[j]);

@@ -268,6 +268,26 @@ static void attn_values_f16_neon(float *y, const float *a, const fwi_f16 *v,
     }
 }
 
+static void vec_mad_f16_neon(fwi_f16 *y, const fwi_f16 *x, float v, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t acc = vfmaq_n_f32(ld_h4(y + i), ld_h4(x + i), v);
+        vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(acc)));
+    }
+    for (; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fmaf(fwi_fp16_to_fp32(x[i]), v, fwi_fp16_to_fp32(y[i])));
+}
+
+static void vec_scale_f16_neon(fwi_f16 *y, float s, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vmulq_n_f32(ld_h4(y + i), s))));
+    for (; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fwi_fp16_to_fp32(y[i]) * s);
+}
+
 static void cvt_f32_to_f16_neon(fwi_f16 *dst, const float *src, int n)
 {
     int i = 0;
@@ -298,5 +318,7 @@ void fwi_ops_init_neon(fwi_kernels *k)
     k->attn_scores_f16 = attn_scores_f16_neon;
     k->attn_values_f16 = attn_values_f16_neon;
     k->cvt_f32_to_f16 = cvt_f32_to_f16_neon;
+    k->vec_mad_f16 = vec_mad_f16_neon;
+    k->vec_scale_f16 = vec_scale_f16_neon;
     k->cvt_f16_to_f32 = cvt_f16_to_f32_neon;
 }

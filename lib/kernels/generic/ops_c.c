@@ -113,6 +113,18 @@ static void attn_values_f16_c(float *y, const float *a, const fwi_f16 *v,
     }
 }
 
+static void vec_mad_f16_c(fwi_f16 *y, const fwi_f16 *x, float v, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fmaf(fwi_fp16_to_fp32(x[i]), v, fwi_fp16_to_fp32(y[i])));
+}
+
+static void vec_scale_f16_c(fwi_f16 *y, float s, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fwi_fp16_to_fp32(y[i]) * s);
+}
+
 static void cvt_f32_to_f16_c(fwi_f16 *dst, const float *src, int n)
 {
     for (int i = 0; i < n; i++)
@@ -152,5 +164,7 @@ void fwi_ops_init_c(fwi_kernels *k)
     k->attn_scores_f16 = attn_scores_f16_c;
     k->attn_values_f16 = attn_values_f16_c;
     k->cvt_f32_to_f16 = cvt_f32_to_f16_c;
+    k->vec_mad_f16 = vec_mad_f16_c;
+    k->vec_scale_f16 = vec_scale_f16_c;
     k->cvt_f16_to_f32 = cvt_f16_to_f32_c;
 }

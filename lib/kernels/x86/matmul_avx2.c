@@ -39,19 +39,9 @@ static inline float load_f16(const void *p)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Q8_0 activation quantisation, bit-exact with quantize_row_q8_0_ref:
- * d = amax / 127, id = 1 / d, q = roundf(x * id) (ties away from zero). */
-
-static inline __m256 round_half_away(__m256 v)
-{
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_sub_ps(v, t); /* exact */
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 ge = _mm256_cmp_ps(_mm256_and_ps(frac, absmask),
-                                    _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m256 one = _mm256_or_ps(_mm256_andnot_ps(absmask, v), _mm256_set1_ps(1.0f));
-    return _mm256_add_ps(t, _mm256_and_ps(ge, one));
-}
+/* Q8_0 activation quantisation, bit-exact with quantize_row_q8_0_c (and with
+ * ggml's AVX2 quantize_row_q8_0): d = amax / 127, id = 127 / amax,
+ * q = round-half-even(x * id). */
 
 static void quantize_row_q8_0_avx2(void *dst, const float *x, int n)
 {
@@ -75,15 +65,15 @@ static void quantize_row_q8_0_avx2(void *dst, const float *x, int n)
         const float amax = _mm_cvtss_f32(m4);
 
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         const fwi_f16 dh = fwi_fp32_to_fp16(d);
         memcpy(&y[b].d, &dh, sizeof dh);
 
         const __m256 idv = _mm256_set1_ps(id);
-        const __m256i i0 = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v0, idv)));
-        const __m256i i1 = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v1, idv)));
-        const __m256i i2 = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v2, idv)));
-        const __m256i i3 = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v3, idv)));
+#define RNE(v) _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v, idv), \
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+        const __m256i i0 = RNE(v0), i1 = RNE(v1), i2 = RNE(v2), i3 = RNE(v3);
+#undef RNE
         /* packs work per 128-bit lane: fix the order with a dword permute */
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
@@ -148,6 +138,7 @@ tile_q(const int wt, const int R, const int T, const int pf,
 {
     const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
     const char *wr[MAXR];
+    (void)pf;
     const char *xt[MAXT];
     __m256 acc[MAXR][MAXT];
 
@@ -238,6 +229,7 @@ tile_f(const int wt, const int R, const int T, const int pf,
 {
     const size_t es = wt == WF32 ? 4 : 2;
     const char *wr[MAXR];
+    (void)pf;
     const float *xt[MAXT];
     __m256 acc[MAXR][MAXT];
 
@@ -254,12 +246,11 @@ tile_f(const int wt, const int R, const int T, const int pf,
             acc[i][j] = _mm256_setzero_ps();
     }
 
+    /* weights of the R rows in registers, one activation vector at a time:
+     * R + 1 + R*T live vectors (<= 16 for 3x4) */
     int k = 0;
     for (; k + 8 <= n; k += 8) {
-        __m256 xv[MAXT];
-        FWI_UNROLL
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm256_loadu_ps(xt[j] + k);
+        __m256 wv[MAXR];
         FWI_UNROLL
         for (int i = 0; i < R; i++) {
             const char *p = wr[i] + (size_t)k * es;
@@ -267,10 +258,14 @@ tile_f(const int wt, const int R, const int T, const int pf,
             if (pf)
                 FWI_PREFETCH(p + FWI_AVX2_PREFETCH);
 #endif
-            const __m256 wv = load_w8(wt, p);
+            wv[i] = load_w8(wt, p);
+        }
+        FWI_UNROLL
+        for (int j = 0; j < T; j++) {
+            const __m256 xv = _mm256_loadu_ps(xt[j] + k);
             FWI_UNROLL
-            for (int j = 0; j < T; j++)
-                acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+            for (int i = 0; i < R; i++)
+                acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
         }
     }
     if (k < n) { /* zero-padded tail: same fma as a full step */

@@ -328,6 +328,30 @@ static void attn_values_f16_avx2(float *y, const float *a, const fwi_f16 *v,
     }
 }
 
+static void vec_mad_f16_avx2(fwi_f16 *y, const fwi_f16 *x, float v, int n)
+{
+    const __m256 vv = _mm256_set1_ps(v);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = _mm256_fmadd_ps(load_h8(x + i), vv, load_h8(y + i));
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(acc, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fmaf(fwi_fp16_to_fp32(x[i]), v, fwi_fp16_to_fp32(y[i])));
+}
+
+static void vec_scale_f16_avx2(fwi_f16 *y, float s, int n)
+{
+    const __m256 sv = _mm256_set1_ps(s);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_mul_ps(load_h8(y + i), sv),
+                                         _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        y[i] = fwi_fp32_to_fp16(fwi_fp16_to_fp32(y[i]) * s);
+}
+
 static void cvt_f32_to_f16_avx2(fwi_f16 *dst, const float *src, int n)
 {
     int i = 0;
@@ -359,5 +383,7 @@ void fwi_ops_init_avx2(fwi_kernels *k)
     k->attn_scores_f16 = attn_scores_f16_avx2;
     k->attn_values_f16 = attn_values_f16_avx2;
     k->cvt_f32_to_f16 = cvt_f32_to_f16_avx2;
+    k->vec_mad_f16 = vec_mad_f16_avx2;
+    k->vec_scale_f16 = vec_scale_f16_avx2;
     k->cvt_f16_to_f32 = cvt_f16_to_f32_avx2;
 }

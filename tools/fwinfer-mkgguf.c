@@ -1,0 +1,91 @@
+/*
+ * fwinfer-mkgguf - write a synthetic llama GGUF model (random weights).
+ *
+ *   fwinfer-mkgguf OUT.gguf [--preset tiny|smol|tinyllama] [--type T]
+ *       [--embd-type T] [--output-type T] [--tied] [--seed N]
+ *       [--dim N] [--layers N] [--heads N] [--kv-heads N] [--ffn N]
+ *       [--vocab N] [--ctx N]
+ * T: F32 F16 BF16 Q8_0 Q4_0
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf_llama.h"
+
+static int type_id(const char *s)
+{
+    static const struct { const char *name; int id; } t[] = {
+        {"F32", 0}, {"F16", 1}, {"BF16", 30}, {"Q8_0", 8}, {"Q4_0", 2}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(s, t[i].name))
+            return t[i].id;
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    gw_llama_spec s;
+    gw_llama_spec_init(&s);
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int used = 1;
+        if (!strcmp(a, "--preset") && v) {
+            if (gw_llama_preset(&s, v)) {
+                fprintf(stderr, "unknown preset %s\n", v);
+                return 2;
+            }
+        } else if ((!strcmp(a, "--type") || !strcmp(a, "--embd-type") ||
+                    !strcmp(a, "--output-type")) && v) {
+            int t = type_id(v);
+            if (t < 0) {
+                fprintf(stderr, "unknown type %s\n", v);
+                return 2;
+            }
+            if (!strcmp(a, "--type"))
+                s.type = (uint32_t)t;
+            else if (!strcmp(a, "--embd-type"))
+                s.embd_type = t;
+            else
+                s.output_type = t;
+        } else if (!strcmp(a, "--seed") && v) {
+            s.seed = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--dim") && v) {
+            s.n_embd = atoi(v);
+        } else if (!strcmp(a, "--layers") && v) {
+            s.n_layer = atoi(v);
+        } else if (!strcmp(a, "--heads") && v) {
+            s.n_head = atoi(v);
+        } else if (!strcmp(a, "--kv-heads") && v) {
+            s.n_head_kv = atoi(v);
+        } else if (!strcmp(a, "--ffn") && v) {
+            s.n_ff = atoi(v);
+        } else if (!strcmp(a, "--vocab") && v) {
+            s.n_vocab = atoi(v);
+        } else if (!strcmp(a, "--ctx") && v) {
+            s.n_ctx = atoi(v);
+        } else {
+            used = 0;
+            if (!strcmp(a, "--tied"))
+                s.tied = 1;
+            else if (a[0] != '-' && !out)
+                out = a;
+            else {
+                fprintf(stderr, "unknown or incomplete option %s\n", a);
+                return 2;
+            }
+        }
+        i += used;
+    }
+    if (!out) {
+        fprintf(stderr, "usage: %s OUT.gguf [--preset P] [--type T] ...\n", argv[0]);
+        return 2;
+    }
+    if (gw_llama_write(&s, out)) {
+        fprintf(stderr, "%s: cannot build or write %s (check the shapes)\n", argv[0], out);
+        return 1;
+    }
+    return 0;
+}
