@@ -246,6 +246,13 @@ typedef struct fw_model_params {
                                  metadata, tensor table and tokenizer (for
                                  inspection tools); no context can be
                                  created from such a model. */
+    const char *generation_config; /* path of the model's
+                                 generation_config.json (sampling defaults,
+                                 extra end tokens); NULL (default): use
+                                 generation_config.json next to the model
+                                 file if there is one; "": none.  A file
+                                 that is given or found but malformed fails
+                                 the load. */
 } fw_model_params;
 
 /* Fill `params` with the defaults.  `params` must not be NULL.
@@ -652,6 +659,321 @@ FW_API fw_status fw_detok_stream_push(fw_detok_stream *stream, fw_token token,
  * come out as U+FFFD (one per byte), and the stream starts afresh. */
 FW_API fw_status fw_detok_stream_flush(fw_detok_stream *stream, char *buf,
                                        size_t cap, size_t *n_needed);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Sampling parameters, named as the Fireworks/OpenAI request fields (see
+ * docs/SAMPLING.md for ranges and semantics).  Fields with a model default
+ * start "unset" (floats NaN, top_k FW_TOP_K_UNSET); fw_sampler_new then
+ * takes the model's generation_config.json, GGUF general.sampling.*, or the
+ * neutral value, in that order.  C callers may set the fields directly; FFI
+ * callers use fw_sampler_params_set_f / _set_i by name. */
+#define FW_TOP_K_UNSET INT32_MIN
+
+typedef struct fw_logit_bias {
+    fw_token token;
+    float bias; /* -100 .. 100 */
+} fw_logit_bias;
+
+typedef struct fw_sampler_params {
+    uint32_t struct_size;         /* set by _init */
+    uint32_t has_seed;            /* 0: a random seed is drawn (and reported) */
+    uint64_t seed;
+    float temperature;            /* 0..2; 0 = greedy; NaN = unset */
+    int32_t top_k;                /* >= -1; 0 or -1 = off; FW_TOP_K_UNSET */
+    float top_p;                  /* 0..1; NaN = unset */
+    float min_p;                  /* 0..1; NaN = unset */
+    float typical_p;              /* 0..1; NaN = unset */
+    float frequency_penalty;      /* -2..2, default 0 */
+    float presence_penalty;       /* -2..2, default 0 */
+    float repetition_penalty;     /* (0, 2], default 1 */
+    float mirostat_target;        /* > 0 turns Mirostat v2 on; NaN = off */
+    float mirostat_lr;            /* > 0, default 0.1 */
+    uint32_t n_logit_bias;
+    const fw_logit_bias *logit_bias; /* caller's array, copied by
+                                        fw_sampler_new */
+} fw_sampler_params;
+
+/* Fill with the defaults (every model-default field unset).  Thread-safe. */
+FW_API void fw_sampler_params_init(fw_sampler_params *params);
+
+/* Set a field by its API name ("temperature", "top_k", "top_p", "min_p",
+ * "typical_p", "frequency_penalty", "presence_penalty",
+ * "repetition_penalty", "mirostat_target", "mirostat_lr", "seed").  The
+ * value is checked against the field's range: FW_E_RANGE with a message
+ * naming the field, the value and the range; FW_E_NOT_FOUND for an unknown
+ * name; FW_E_TYPE for an integer field set with a fractional value.
+ * _set_i accepts integers for any numeric field; "seed" takes _set_i
+ * (0 .. 2^63-1) or _set_u64.  Thread-safe (per params struct). */
+FW_API fw_status fw_sampler_params_set_f(fw_sampler_params *params,
+                                         const char *name, double value);
+FW_API fw_status fw_sampler_params_set_i(fw_sampler_params *params,
+                                         const char *name, int64_t value);
+FW_API fw_status fw_sampler_params_set_u64(fw_sampler_params *params,
+                                           const char *name, uint64_t value);
+
+#define FW_PARAM_FLOAT 1
+#define FW_PARAM_INT 2
+#define FW_PARAM_UINT64 3
+
+/* A field's type (FW_PARAM_*), valid range [min, max] (min_open: the
+ * minimum itself is excluded, as for repetition_penalty > 0) and neutral
+ * value.  Out-pointers may be NULL.  FW_E_NOT_FOUND for an unknown name.
+ * Thread-safe. */
+FW_API fw_status fw_sampler_params_info(const char *name, int32_t *type,
+                                        double *min, double *max,
+                                        int32_t *min_open, double *neutral);
+
+/* Check every field (and the logit biases against n_vocab, if > 0): the
+ * first invalid one gives FW_E_RANGE naming it.  Thread-safe. */
+FW_API fw_status fw_sampler_params_validate(const fw_sampler_params *params,
+                                            int32_t n_vocab);
+
+/* A candidate token for the candidates API: the caller fills id and logit;
+ * stages update logit and p (the probability among the survivors). */
+typedef struct fw_token_data {
+    fw_token id;
+    float logit;
+    float p;
+} fw_token_data;
+
+typedef struct fw_candidates {
+    fw_token_data *data; /* caller's array; stages reorder and shrink it */
+    size_t n;            /* number of live candidates */
+    int32_t selected;    /* index chosen by a selecting stage, or -1 */
+    int32_t reserved;
+} fw_candidates;
+
+/* One stage of a sampler chain.  Built-in stages are made by the
+ * fw_stage_* constructors below; a caller's own stage by fw_stage_custom
+ * with this interface (all callbacks optional except apply):
+ *   apply:  change logits, drop candidates (never all), or set selected
+ *   accept: told the token finally chosen
+ *   reset:  forget what accept taught it
+ *   clone:  a copy of state for a cloned sampler (NULL: share `state`)
+ *   free:   release state when the stage is freed */
+typedef struct fw_stage_iface {
+    uint32_t struct_size;
+    const char *name;
+    fw_status (*apply)(void *state, fw_candidates *cands);
+    void (*accept)(void *state, fw_token token);
+    void (*reset)(void *state);
+    void *(*clone)(const void *state);
+    void (*free)(void *state);
+} fw_stage_iface;
+
+typedef struct fw_stage fw_stage;
+
+/* Stage constructors.  Each returns FW_E_RANGE for an out-of-range value
+ * (with the message naming it) and writes the new stage to *out; the
+ * caller owns it until it is added to a chain, which then owns it. */
+FW_API fw_status fw_stage_logit_bias(const fw_logit_bias *bias, uint32_t n,
+                                     fw_stage **out);
+FW_API fw_status fw_stage_repetition_penalty(float penalty, fw_stage **out);
+FW_API fw_status fw_stage_frequency_presence(float frequency, float presence,
+                                             fw_stage **out);
+FW_API fw_status fw_stage_temperature(float temperature, fw_stage **out);
+FW_API fw_status fw_stage_greedy(fw_stage **out);
+FW_API fw_status fw_stage_top_k(int32_t k, fw_stage **out);
+FW_API fw_status fw_stage_top_p(float p, fw_stage **out);
+FW_API fw_status fw_stage_min_p(float p, fw_stage **out);
+FW_API fw_status fw_stage_typical_p(float p, fw_stage **out);
+FW_API fw_status fw_stage_mirostat_v2(float target, float lr, uint64_t seed,
+                                      fw_stage **out);
+FW_API fw_status fw_stage_mirostat_v1(float target, float lr, int32_t n_vocab,
+                                      uint64_t seed, fw_stage **out);
+/* random selection: inverse CDF over the survivors in token-id order */
+FW_API fw_status fw_stage_dist(uint64_t seed, fw_stage **out);
+FW_API fw_status fw_stage_custom(const fw_stage_iface *iface, void *state,
+                                 fw_stage **out);
+/* Free a stage not added to a chain.  Accepts NULL. */
+FW_API void fw_stage_free(fw_stage *stage);
+/* The stage's name ("top_k", ...), static or owned by the stage. */
+FW_API const char *fw_stage_name(const fw_stage *stage);
+/* Apply one stage alone to candidates (for tests and callers with their own
+ * model); probabilities of the survivors are filled in. */
+FW_API fw_status fw_stage_apply(fw_stage *stage, fw_candidates *cands);
+
+/* An empty chain.  Free with fw_sampler_free. */
+FW_API fw_status fw_sampler_chain_new(fw_sampler **out);
+/* Append a stage; the chain takes ownership (also on failure). */
+FW_API fw_status fw_sampler_chain_add(fw_sampler *chain, fw_stage *stage);
+/* Number of stages, and the name of stage i. */
+FW_API int32_t fw_sampler_n_stages(const fw_sampler *sampler);
+FW_API const char *fw_sampler_stage_name(const fw_sampler *sampler, int32_t i);
+
+/* A chain for `params` with the model's defaults resolved (model may be
+ * NULL: neutral defaults), in a named order: "fireworks" (the canonical
+ * order of docs/SAMPLING.md: logit_bias, repetition_penalty,
+ * frequency/presence, then greedy if temperature is 0, else temperature,
+ * then Mirostat v2 or min_p, top_k, top_p, typical_p, dist) or "llama.cpp"
+ * (logit_bias, penalties, top_k, typical_p, top_p, min_p, temperature,
+ * dist).  Neutral stages are left out. */
+FW_API fw_status fw_sampler_chain_preset(const char *preset,
+                                         const fw_model *model,
+                                         const fw_sampler_params *params,
+                                         fw_sampler **out);
+/* fw_sampler_chain_preset("fireworks", ...). */
+FW_API fw_status fw_sampler_new(const fw_model *model,
+                                const fw_sampler_params *params,
+                                fw_sampler **out);
+
+/* Free a sampler and its stages.  Accepts NULL. */
+FW_API void fw_sampler_free(fw_sampler *sampler);
+/* A deep copy (stages cloned); with reseed non-zero, every random stage is
+ * reseeded from (seed, stream) as choice `stream` of a request is. */
+FW_API fw_status fw_sampler_clone(const fw_sampler *sampler, int32_t reseed,
+                                  uint64_t seed, uint64_t stream,
+                                  fw_sampler **out);
+/* The message of the last failed call on this sampler. */
+FW_API const char *fw_sampler_errmsg(const fw_sampler *sampler);
+
+/* The tokens the repetition penalty also counts (the prompt). */
+FW_API fw_status fw_sampler_set_prompt(fw_sampler *sampler,
+                                       const fw_token *tokens, size_t n);
+/* Tell the stages the chosen token (fw_sampler_sample does this). */
+FW_API void fw_sampler_accept(fw_sampler *sampler, fw_token token);
+/* Forget the prompt and accepted tokens; Mirostat restarts. */
+FW_API void fw_sampler_reset(fw_sampler *sampler);
+
+/* Run every stage on caller candidates; stops before nothing: a selecting
+ * stage leaves its choice in cands->selected.  Survivors get their
+ * probabilities.  Errors: FW_E_RANGE if every candidate is banned (all
+ * logits -inf), FW_E_NUMERIC for a NaN logit. */
+FW_API fw_status fw_sampler_apply(fw_sampler *sampler, fw_candidates *cands);
+
+/* Sample a token from n_vocab logits: run the chain, select, accept.
+ * *sampling_logprob (may be NULL) receives the log-probability of the
+ * chosen token in the final distribution.  Errors as fw_sampler_apply, and
+ * FW_E_STATE if no stage selected a token. */
+FW_API fw_status fw_sampler_sample(fw_sampler *sampler, const float *logits,
+                                   int32_t n_vocab, fw_token *out,
+                                   float *sampling_logprob);
+
+/* The parameters the sampler runs with (model defaults resolved, the seed
+ * used) as compact JSON into a caller buffer. */
+FW_API fw_status fw_sampler_effective_json(const fw_sampler *sampler,
+                                           char *buf, size_t cap,
+                                           size_t *n_needed);
+
+/* The model's sampling defaults as compact JSON, like Fireworks'
+ * fireworks-sampling-options header: keys in the order temperature, top_k,
+ * top_p, min_p, typical_p, only those the model sets, numbers as the
+ * configuration wrote them ("{}" if none).  Thread-safe. */
+FW_API fw_status fw_model_sampling_defaults_json(const fw_model *model,
+                                                 char *buf, size_t cap,
+                                                 size_t *n_needed);
+
+/* ------------------------------------------------------------------------ */
+/* Generation: one call does what an API request does                      */
+/* ------------------------------------------------------------------------ */
+
+/* The request fields besides sampling (docs/SAMPLING.md section 5). */
+typedef struct fw_request {
+    uint32_t struct_size;   /* set by _init */
+    int32_t max_tokens;     /* >= 0, default 2048 */
+    int32_t n;              /* choices, 1 .. 128, default 1 */
+    int32_t logprobs;       /* 0 (default) or 1: return logprobs */
+    int32_t top_logprobs;   /* alternatives per token, 0 .. 20 */
+    int32_t echo;           /* the text starts with the prompt */
+    int32_t echo_last;      /* -1 (default): whole prompt; N: last N tokens */
+    int32_t raw_output;     /* return raw_output (prompt ids, fragments, ...) */
+    int32_t ignore_eos;     /* end tokens do not stop generation */
+    uint32_t n_stop;
+    const char *const *stop; /* n_stop non-empty NUL-terminated strings,
+                                the caller's (read during the call) */
+} fw_request;
+
+FW_API void fw_request_init(fw_request *request);
+
+/* One streaming event: a token of one choice, with the text it completes
+ * (UTF-8-safe, stop strings held back until they cannot match), its
+ * logprobs when asked for, and on the last event of a choice its finish
+ * reason ("stop" or "length"; token is -1 when the last event carries no
+ * token).  Everything is valid during the callback only. */
+typedef struct fw_event {
+    uint32_t struct_size;
+    int32_t choice;
+    fw_token token;
+    int32_t n_top;              /* top_logprobs alternatives */
+    const char *text;           /* delta, NUL-terminated */
+    size_t text_len;
+    float logprob;              /* raw log-probability of token */
+    float sampling_logprob;     /* in the sampler's final distribution */
+    const fw_token *top_ids;
+    const float *top_logprobs;
+    const char *finish_reason;  /* NULL except on a choice's last event */
+} fw_event;
+
+/* Return non-zero to stop: the current choice ends with finish_reason
+ * "stop" and no further choices are generated. */
+typedef int32_t (*fw_event_fn)(const fw_event *event, void *user_data);
+
+typedef struct fw_result fw_result;
+
+/* Generate: the prompt is text (tokenized with the model's BOS and
+ * special-token parsing) or, when `tokens` is not NULL, token ids used as
+ * given.  The prompt is evaluated once (sequence 0) and each of the n
+ * choices continues from a copy (sequences 0 .. n-1: the context needs
+ * n_seq_max >= n).  `sampling` and `request` may be NULL for defaults;
+ * `on_event` may be NULL.  *out_result receives the result (free with
+ * fw_result_free) also when generation stopped early; it is NULL on error.
+ * Errors name the field or step: FW_E_RANGE for invalid parameters,
+ * FW_E_CONTEXT_FULL when the prompt does not fit, FW_E_NUMERIC for NaN
+ * logits (naming the step), FW_E_CANCELLED after fw_context_cancel.  The
+ * context's sequences 0 .. n-1 are overwritten.  One thread at a time per
+ * context. */
+FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
+                             const fw_token *tokens, size_t n_tokens,
+                             const fw_sampler_params *sampling,
+                             const fw_request *request, fw_event_fn on_event,
+                             void *user_data, fw_result **out_result);
+
+/* Generate from a Fireworks/OpenAI completions request body (JSON):
+ * "prompt" (a string, or an array of token ids used as given) and the
+ * sampling and request fields of docs/SAMPLING.md; "model", "stream" and
+ * "user" are accepted and otherwise ignored; any other field is an error
+ * naming it.  `overrides` (may be NULL) is a JSON object whose members
+ * replace those of `body` (how command-line flags override a request
+ * file).  Otherwise as fw_generate. */
+FW_API fw_status fw_generate_json(fw_context *ctx, const char *body,
+                                  size_t body_len, const char *overrides,
+                                  size_t overrides_len, fw_event_fn on_event,
+                                  void *user_data, fw_result **out_result);
+
+FW_API void fw_result_free(fw_result *result);
+FW_API int32_t fw_result_n_choices(const fw_result *result);
+/* The text of choice i (with the prompt first when echo). */
+FW_API fw_status fw_result_text(const fw_result *result, int32_t choice,
+                                char *buf, size_t cap, size_t *n_needed);
+/* "stop" or "length"; NULL for a bad index. */
+FW_API const char *fw_result_finish_reason(const fw_result *result,
+                                           int32_t choice);
+/* The generated token ids of choice i: pointer valid until
+ * fw_result_free, count in *n. */
+FW_API const fw_token *fw_result_tokens(const fw_result *result,
+                                        int32_t choice, size_t *n);
+/* Raw logprob and sampling logprob of generated token j of choice i. */
+FW_API fw_status fw_result_logprob(const fw_result *result, int32_t choice,
+                                   size_t j, float *logprob,
+                                   float *sampling_logprob);
+/* Usage: prompt tokens, completion tokens (all choices), prompt tokens the
+ * model evaluated. */
+FW_API fw_status fw_result_usage(const fw_result *result, int32_t *prompt,
+                                 int32_t *completion, int32_t *evaluated);
+/* The seed the request ran with. */
+FW_API uint64_t fw_result_seed(const fw_result *result);
+
+/* The result as an OpenAI completions response object: id, object
+ * "text_completion", created, model (`model_name`), choices (index, text,
+ * finish_reason, logprobs in the legacy shape plus token_ids and
+ * sampling_logprobs, raw_output when asked), usage (with
+ * prompt_tokens_evaluated), and "sampling" (the effective parameters). */
+FW_API fw_status fw_result_to_json(const fw_result *result,
+                                   const char *model_name, char *buf,
+                                   size_t cap, size_t *n_needed);
 
 #ifdef __cplusplus
 }

@@ -671,3 +671,9 @@ FW_API fw_status fw_context_state_load_file(fw_context *c, const char *path)
     fwi_mapfile_close(&mf);
     return st;
 }
+
+const fw_model *fwi_context_model(const fw_context *c);
+const fw_model *fwi_context_model(const fw_context *c)
+{
+    return ctx_ok(c) ? c->model : NULL;
+}

@@ -58,6 +58,11 @@ static fw_status finish_load(fw_model *m, const uint8_t *data, uint64_t size,
         fwi_log(&m->log, FW_LOG_WARN, "%s: no tokenizer: %s", origin,
                 m->vocab_error);
     }
+    /* Sampling defaults: GGUF, then generation_config.json. */
+    st = fwi_model_load_defaults(m, p->generation_config,
+                                 m->file.data ? origin : NULL);
+    if (st != FW_OK)
+        return st;
     /* The weights, unless only metadata was asked for. */
     m->metadata_only = p->metadata_only != 0;
     if (!m->metadata_only && m->gguf.n_tensors > 0) {
@@ -193,6 +198,7 @@ FW_API void fw_model_free(fw_model *model)
     if (!fwi_model_ok(model))
         return;
     fwi_llama_free(model->llama);
+    fwi_free(model->extra_eog);
     fwi_vocab_free(model->vocab);
     fwi_free(model->vocab_error);
     fwi_gguf_free(&model->gguf);

@@ -66,6 +66,9 @@ FW_API int32_t fw_vocab_is_eog(const fw_model *model, fw_token token)
     for (int32_t i = 0; i < model->vocab->n_eog; i++)
         if (model->vocab->eog[i] == token)
             return 1;
+    for (int32_t i = 0; i < model->n_extra_eog; i++)
+        if (model->extra_eog[i] == token)
+            return 1;
     return 0;
 }
 
