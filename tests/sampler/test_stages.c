@@ -303,6 +303,63 @@ static void test_statistics(void **state)
     fw_sampler_free(ch);
 }
 
+/* For each filtering stage: sample through [stage, dist] and compare the
+ * frequencies with the stage's own renormalised survivors (candidates API). */
+static void test_statistics_each_stage(void **state)
+{
+    (void)state;
+    enum { V = 6 };
+    const float lg[V] = {0.1f, 1.3f, -0.4f, 0.9f, 1.1f, -1.0f};
+    for (int kind = 0; kind < 4; kind++) {
+        fw_stage *a, *b;
+        fw_status st = kind == 0   ? fw_stage_min_p(0.3f, &a)
+                       : kind == 1 ? fw_stage_top_p(0.8f, &a)
+                       : kind == 2 ? fw_stage_typical_p(0.7f, &a)
+                                   : fw_stage_top_k(4, &a);
+        assert_int_equal(st, FW_OK);
+        st = kind == 0   ? fw_stage_min_p(0.3f, &b)
+             : kind == 1 ? fw_stage_top_p(0.8f, &b)
+             : kind == 2 ? fw_stage_typical_p(0.7f, &b)
+                         : fw_stage_top_k(4, &b);
+        assert_int_equal(st, FW_OK);
+        fw_token_data d[V];
+        fw_candidates c = cands(d, lg, V);
+        assert_int_equal(fw_stage_apply(a, &c), FW_OK);
+        double expect[V] = {0};
+        for (size_t i = 0; i < c.n; i++)
+            expect[c.data[i].id] = c.data[i].p;
+        fw_stage_free(a);
+        fw_sampler *ch;
+        fw_stage *dist;
+        assert_int_equal(fw_sampler_chain_new(&ch), FW_OK);
+        fw_sampler_chain_add(ch, b);
+        assert_int_equal(fw_stage_dist(100 + (uint64_t)kind, &dist), FW_OK);
+        fw_sampler_chain_add(ch, dist);
+        int obs[V] = {0};
+        const int N = 20000;
+        for (int i = 0; i < N; i++) {
+            fw_token t;
+            assert_int_equal(fw_sampler_sample(ch, lg, V, &t, NULL), FW_OK);
+            assert_true(expect[t] > 0); /* never a filtered token */
+            obs[t]++;
+        }
+        int ko[V];
+        double kp[V];
+        int k = 0;
+        for (int t = 0; t < V; t++)
+            if (expect[t] > 0)
+                ko[k] = obs[t], kp[k++] = expect[t];
+        /* 0.1% critical values of chi-square, df = k - 1 */
+        static const double crit[] = {0, 10.83, 13.82, 16.27, 18.47, 20.52};
+        print_message("%s: %d survivors; ", fw_sampler_stage_name(ch, 0), k);
+        if (k > 1)
+            chi_square(ko, kp, k, N, crit[k - 1]);
+        else
+            print_message("one token\n");
+        fw_sampler_free(ch);
+    }
+}
+
 static void test_mirostat_v2_control(void **state)
 {
     (void)state;
@@ -526,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_typical_p),
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_statistics),
+        cmocka_unit_test(test_statistics_each_stage),
         cmocka_unit_test(test_mirostat_v2_control),
         cmocka_unit_test(test_params_by_name),
         cmocka_unit_test(test_presets),
