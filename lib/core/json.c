@@ -6,9 +6,9 @@
  * go to an arena of geometrically growing chunks; the children of the
  * containers being parsed wait on a work stack and are copied to the arena,
  * contiguous, when their container closes.  Objects of more than
- * SMALL_OBJECT members get a key-sorted index (heap sort, no allocation
- * beyond the arena): it finds duplicate keys in O(n log n) and serves
- * fwi_json_get by binary search.
+ * SMALL_OBJECT members get a key-sorted index (a merge sort on the keys'
+ * first 8 bytes, then the rest): it finds duplicate keys in O(n log n) even
+ * for adversarial keys and serves fwi_json_get by binary search.
  *
  * Numbers are converted without strtod (which follows LC_NUMERIC): a
  * Clinger fast path when the decimal significand has at most 19 digits, is
@@ -33,8 +33,9 @@ _Static_assert(sizeof(double) == 8 && DBL_MANT_DIG == 53 &&
 typedef struct fwi_json_member fwi_json_member;
 
 struct fwi_json {
-    uint8_t type;  /* fwi_json_type */
-    size_t n;      /* string bytes, element count, number text length */
+    /* the fwi_json_type in the low 8 bits; above them the string's bytes,
+     * the element count or the number text's length (24-byte nodes) */
+    uint64_t tn;
     union {
         const char *s;                  /* string, number text */
         const fwi_json *items;          /* array */
@@ -42,7 +43,7 @@ struct fwi_json {
     } p;
     union {
         double d;                              /* number */
-        const fwi_json_member *const *index;   /* object: sorted, or NULL */
+        const struct key_index *index;         /* object: sorted, or NULL */
     } x;
 };
 
@@ -53,6 +54,25 @@ struct fwi_json_member {
 };
 
 #define SMALL_OBJECT 8
+#define MAX_LEN ((uint64_t)1 << 55) /* fits tn, beyond any real input */
+
+static fwi_json_type type_of(const fwi_json *v)
+{
+    return (fwi_json_type)(v->tn & 0xFF);
+}
+
+static size_t len_of(const fwi_json *v) { return (size_t)(v->tn >> 8); }
+
+static void set_tn(fwi_json *v, fwi_json_type t, size_t n)
+{
+    v->tn = (uint64_t)t | ((uint64_t)n << 8);
+}
+
+/* An object's members sorted by key (bytewise, shorter first on a tie). */
+typedef struct key_index {
+    uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
+    const fwi_json_member *m;
+} key_index;
 
 /* ------------------------------------------------------------ arena */
 
@@ -94,6 +114,8 @@ typedef struct parser {
     size_t n_vals, cap_vals;
     pending_member *mems; /* work stack: members of open objects */
     size_t n_mems, cap_mems;
+    key_index *tmp;        /* merge sort buffer */
+    size_t cap_tmp;
 } parser;
 
 static fw_status nomem(parser *p)
@@ -728,8 +750,7 @@ static fw_status parse_number(parser *p, fwi_json *out)
     if (!done)
         v = slow_number(s + start, tlen);
 
-    out->type = FWI_JSON_NUMBER;
-    out->n = tlen;
+    set_tn(out, FWI_JSON_NUMBER, tlen);
     out->p.s = text;
     out->x.d = v;
     p->pos = i;
@@ -738,44 +759,69 @@ static fw_status parse_number(parser *p, fwi_json *out)
 
 /* ------------------------------------------------------------ objects */
 
-static int member_cmp(const fwi_json_member *x, const fwi_json_member *y)
+static uint64_t key_prefix(const char *key, size_t len)
 {
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, n);
-    if (c)
-        return c;
-    if (x->key_len != y->key_len)
-        return x->key_len < y->key_len ? -1 : 1;
-    return (x > y) - (x < y); /* equal keys: source order */
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (i < len ? (uint8_t)key[i] : 0);
+    return v;
 }
 
-static void sift_down(const fwi_json_member **a, size_t i, size_t n)
+/* Order of keys: memcmp, then the shorter first. */
+static int key_cmp(uint64_t xp, const char *xk, size_t xl, uint64_t yp,
+                   const char *yk, size_t yl)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && member_cmp(a[c + 1], a[c]) > 0)
-            c++;
-        if (member_cmp(a[c], a[i]) <= 0)
-            return;
-        const fwi_json_member *t = a[i];
-        a[i] = a[c];
-        a[c] = t;
-        i = c;
+    if (xp != yp)
+        return xp < yp ? -1 : 1;
+    if (xl > 8 && yl > 8) {
+        size_t n = xl < yl ? xl : yl;
+        int c = memcmp(xk + 8, yk + 8, n - 8);
+        if (c)
+            return c;
     }
+    return (xl > yl) - (xl < yl);
 }
 
-static void sort_members(const fwi_json_member **a, size_t n)
+static int index_cmp(const key_index *x, const key_index *y)
 {
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(a, i, n);
-    for (size_t end = n; end-- > 1;) {
-        const fwi_json_member *t = a[0];
-        a[0] = a[end];
-        a[end] = t;
-        sift_down(a, 0, end);
+    return key_cmp(x->prefix, x->m->key, x->m->key_len, y->prefix, y->m->key,
+                   y->m->key_len);
+}
+
+/* Stable bottom-up merge sort of a[0..n) using tmp[0..n). */
+static void sort_index(key_index *a, key_index *tmp, size_t n)
+{
+    /* insertion sort of runs of 8 */
+    const size_t run = 8;
+    for (size_t lo = 0; lo < n; lo += run) {
+        size_t hi = lo + run < n ? lo + run : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            key_index t = a[i];
+            size_t j = i;
+            for (; j > lo && index_cmp(&a[j - 1], &t) > 0; j--)
+                a[j] = a[j - 1];
+            a[j] = t;
+        }
     }
+    key_index *src = a, *dst = tmp;
+    for (size_t w = run; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n;
+            size_t hi = mid + w < n ? mid + w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = index_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        key_index *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
 }
 
 static int same_key(const fwi_json_member *x, const fwi_json_member *y)
@@ -823,8 +869,7 @@ static fw_status finish_object(parser *p, const pending_member *pm, size_t n,
         return nomem(p);
     for (size_t i = 0; i < n; i++)
         m[i] = pm[i].m;
-    out->type = FWI_JSON_OBJECT;
-    out->n = n;
+    set_tn(out, FWI_JSON_OBJECT, n);
     out->p.members = m;
     out->x.index = NULL;
     if (n <= SMALL_OBJECT) {
@@ -834,17 +879,29 @@ static fw_status finish_object(parser *p, const pending_member *pm, size_t n,
                     return fail_duplicate(p, &pm[j]);
         return FW_OK;
     }
-    const fwi_json_member **idx =
-        arena_array(p, n, sizeof *idx, _Alignof(const fwi_json_member *));
+    key_index *idx = arena_array(p, n, sizeof *idx, _Alignof(key_index));
     if (!idx)
         return nomem(p);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = &m[i];
-    sort_members(idx, n);
+    if (n > p->cap_tmp) {
+        fwi_free(p->tmp);
+        p->cap_tmp = 0;
+        p->tmp = fwi_malloc_array(n, sizeof *p->tmp);
+        if (!p->tmp)
+            return nomem(p);
+        p->cap_tmp = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i].prefix = key_prefix(m[i].key, m[i].key_len);
+        idx[i].m = &m[i];
+    }
+    sort_index(idx, p->tmp, n);
+    /* equal keys are adjacent, in source order: the duplicate to report is
+     * the earliest member that repeats an earlier key */
     const fwi_json_member *first_dup = NULL;
     for (size_t i = 1; i < n; i++)
-        if (same_key(idx[i - 1], idx[i]) && (!first_dup || idx[i] < first_dup))
-            first_dup = idx[i];
+        if (index_cmp(&idx[i - 1], &idx[i]) == 0 &&
+            (!first_dup || idx[i].m < first_dup))
+            first_dup = idx[i].m;
     if (first_dup)
         return fail_duplicate(p, &pm[first_dup - m]);
     out->x.index = idx;
@@ -872,8 +929,7 @@ static fw_status parse_array(parser *p, fwi_json *out)
     if (st)
         return st;
     size_t base = p->n_vals;
-    out->type = FWI_JSON_ARRAY;
-    out->n = 0;
+    set_tn(out, FWI_JSON_ARRAY, 0);
     out->p.items = NULL;
     out->x.index = NULL;
     if (p->pos < p->len && p->s[p->pos] == ']') {
@@ -918,7 +974,7 @@ static fw_status parse_array(parser *p, fwi_json *out)
         goto fail;
     }
     memcpy(items, p->vals + base, n * sizeof *items);
-    out->n = n;
+    set_tn(out, FWI_JSON_ARRAY, n);
     out->p.items = items;
 fail:
     p->n_vals = base;
@@ -932,8 +988,7 @@ static fw_status parse_object(parser *p, fwi_json *out)
     if (st)
         return st;
     size_t base = p->n_mems;
-    out->type = FWI_JSON_OBJECT;
-    out->n = 0;
+    set_tn(out, FWI_JSON_OBJECT, 0);
     out->p.members = NULL;
     out->x.index = NULL;
     if (p->pos < p->len && p->s[p->pos] == '}') {
@@ -998,8 +1053,7 @@ static fw_status parse_literal(parser *p, const char *lit, fwi_json_type t,
     if (p->len - p->pos < n || memcmp(p->s + p->pos, lit, n) != 0)
         return fail_at(p, p->pos, "invalid literal, expected '%s'", lit);
     p->pos += n;
-    out->type = (uint8_t)t;
-    out->n = 0;
+    set_tn(out, t, 0);
     out->p.s = NULL;
     out->x.d = 0.0;
     return FW_OK;
@@ -1014,10 +1068,13 @@ static fw_status parse_value(parser *p, fwi_json *out, const char *what)
     switch (p->s[p->pos]) {
     case '{': return parse_object(p, out);
     case '[': return parse_array(p, out);
-    case '"':
-        out->type = FWI_JSON_STRING;
+    case '"': {
+        size_t n = 0;
+        fw_status st = parse_string(p, &out->p.s, &n);
+        set_tn(out, FWI_JSON_STRING, n);
         out->x.d = 0.0;
-        return parse_string(p, &out->p.s, &out->n);
+        return st;
+    }
     case 't': return parse_literal(p, "true", FWI_JSON_TRUE, out);
     case 'f': return parse_literal(p, "false", FWI_JSON_FALSE, out);
     case 'n': return parse_literal(p, "null", FWI_JSON_NULL, out);
@@ -1036,6 +1093,9 @@ fw_status fwi_json_parse(const char *text, size_t len, const void *handle,
     *out = NULL;
     if (!text && len)
         return fwi_fail(handle, FW_E_INVALID_ARG, "JSON: text is NULL");
+    if ((uint64_t)len >= MAX_LEN)
+        return fwi_fail(handle, FW_E_UNSUPPORTED, "JSON: %zu bytes is too "
+                        "large", len);
     parser p;
     memset(&p, 0, sizeof p);
     p.s = (const uint8_t *)(text ? text : "");
@@ -1061,6 +1121,7 @@ fw_status fwi_json_parse(const char *text, size_t len, const void *handle,
     }
     fwi_free(p.vals);
     fwi_free(p.mems);
+    fwi_free(p.tmp);
     if (st) {
         arena_free(p.chunks);
         return st;
@@ -1082,34 +1143,34 @@ void fwi_json_free(fwi_json *root)
 
 fwi_json_type fwi_json_type_of(const fwi_json *v)
 {
-    return v ? (fwi_json_type)v->type : FWI_JSON_NULL;
+    return v ? type_of(v) : FWI_JSON_NULL;
 }
 
 size_t fwi_json_len(const fwi_json *v)
 {
     if (!v)
         return 0;
-    switch (v->type) {
+    switch (type_of(v)) {
     case FWI_JSON_STRING: case FWI_JSON_ARRAY: case FWI_JSON_OBJECT:
-        return v->n;
+        return len_of(v);
     default: return 0;
     }
 }
 
 const fwi_json *fwi_json_at(const fwi_json *v, size_t i)
 {
-    if (!v || i >= v->n)
+    if (!v || i >= len_of(v))
         return NULL;
-    if (v->type == FWI_JSON_ARRAY)
+    if (type_of(v) == FWI_JSON_ARRAY)
         return &v->p.items[i];
-    if (v->type == FWI_JSON_OBJECT)
+    if (type_of(v) == FWI_JSON_OBJECT)
         return &v->p.members[i].value;
     return NULL;
 }
 
 const char *fwi_json_key_at(const fwi_json *v, size_t i, size_t *len)
 {
-    if (!v || v->type != FWI_JSON_OBJECT || i >= v->n)
+    if (!v || type_of(v) != FWI_JSON_OBJECT || i >= len_of(v))
         return NULL;
     if (len)
         *len = v->p.members[i].key_len;
@@ -1119,27 +1180,26 @@ const char *fwi_json_key_at(const fwi_json *v, size_t i, size_t *len)
 const fwi_json *fwi_json_get_n(const fwi_json *obj, const char *key,
                                size_t key_len)
 {
-    if (!obj || obj->type != FWI_JSON_OBJECT || (!key && key_len))
+    if (!obj || type_of(obj) != FWI_JSON_OBJECT || (!key && key_len))
         return NULL;
     if (!key)
         key = "";
     const fwi_json_member *m = obj->p.members;
     if (!obj->x.index) {
-        for (size_t i = 0; i < obj->n; i++)
+        for (size_t i = 0, n = len_of(obj); i < n; i++)
             if (m[i].key_len == key_len && memcmp(m[i].key, key, key_len) == 0)
                 return &m[i].value;
         return NULL;
     }
-    size_t lo = 0, hi = obj->n;
+    uint64_t prefix = key_prefix(key, key_len);
+    size_t lo = 0, hi = len_of(obj);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const fwi_json_member *x = obj->x.index[mid];
-        size_t n = x->key_len < key_len ? x->key_len : key_len;
-        int c = memcmp(x->key, key, n);
+        const key_index *x = &obj->x.index[mid];
+        int c = key_cmp(x->prefix, x->m->key, x->m->key_len, prefix, key,
+                        key_len);
         if (!c)
-            c = (x->key_len > key_len) - (x->key_len < key_len);
-        if (!c)
-            return &x->value;
+            return &x->m->value;
         if (c < 0)
             lo = mid + 1;
         else
@@ -1155,33 +1215,33 @@ const fwi_json *fwi_json_get(const fwi_json *obj, const char *key)
 
 const char *fwi_json_str(const fwi_json *v, size_t *len)
 {
-    if (!v || v->type != FWI_JSON_STRING)
+    if (!v || type_of(v) != FWI_JSON_STRING)
         return NULL;
     if (len)
-        *len = v->n;
+        *len = len_of(v);
     return v->p.s;
 }
 
 double fwi_json_num(const fwi_json *v)
 {
-    return v && v->type == FWI_JSON_NUMBER ? v->x.d : 0.0;
+    return v && type_of(v) == FWI_JSON_NUMBER ? v->x.d : 0.0;
 }
 
 const char *fwi_json_num_text(const fwi_json *v, size_t *len)
 {
-    if (!v || v->type != FWI_JSON_NUMBER)
+    if (!v || type_of(v) != FWI_JSON_NUMBER)
         return NULL;
     if (len)
-        *len = v->n;
+        *len = len_of(v);
     return v->p.s;
 }
 
 int fwi_json_num_int(const fwi_json *v, int64_t *out)
 {
-    if (!v || v->type != FWI_JSON_NUMBER)
+    if (!v || type_of(v) != FWI_JSON_NUMBER)
         return 0;
     const char *s = v->p.s;
-    size_t n = v->n, i = 0;
+    size_t n = len_of(v), i = 0;
     int neg = s[0] == '-';
     i += (size_t)neg;
     /* magnitude limit: 2^63 - 1, or 2^63 when negative */

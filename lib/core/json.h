@@ -52,7 +52,8 @@ typedef struct fwi_json fwi_json; /* a value node */
 
 /* Parse text[0..len).  On success *out is the root (free it with
  * fwi_json_free).  Errors: FW_E_FORMAT (message as above), FW_E_NOMEM,
- * FW_E_INVALID_ARG (out NULL, or text NULL with len > 0); *out is then NULL.
+ * FW_E_INVALID_ARG (out NULL, or text NULL with len > 0), FW_E_UNSUPPORTED
+ * (len >= 2^55); *out is then NULL.
  * Never reads past len; text need not be NUL-terminated.  The DOM does not
  * refer to text: it may be freed after the call. */
 fw_status fwi_json_parse(const char *text, size_t len, const void *handle,

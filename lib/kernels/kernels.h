@@ -179,8 +179,19 @@ void fwi_matmul_init_dotprod(fwi_kernels *k);
 #define FWI_PREFETCH(p) ((void)(p))
 #endif
 
-/* full unrolling of small constant loops (register-tile micro-kernels) */
-#if defined(__clang__)
+/* full unrolling of small constant loops (register-tile micro-kernels);
+ * off in sanitizer builds, where clang takes minutes on the unrolled code */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FWI_SANITIZING 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define FWI_SANITIZING 1
+#endif
+#if defined(FWI_SANITIZING)
+#define FWI_UNROLL
+#elif defined(__clang__)
 #define FWI_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
 #define FWI_UNROLL _Pragma("GCC unroll 16")

@@ -119,6 +119,33 @@ static int same_bits(float a, float b)
     return fwi_f32_bits(a) == fwi_f32_bits(b);
 }
 
+/* Kernels whose SIMD versions on this architecture must return the bits of
+ * their scalar twins, on top of those exact on every ISA (add/mul/scale,
+ * rope, the f16 conversions, vec_mad_f16/vec_scale_f16, quantize_row_q8_0).
+ * Their results feed roundings that turn ulp differences into visible ones:
+ * the int8 rounding of the next Q8_0 activation quantisation (the old NEON
+ * Q4_0 dot, ulp-close to the scalar one, moved the synthetic Q4_0 model's
+ * logits by 9e-3 relative) and the f16
+ * KV cache / f16 attention accumulator (one attention score off by 1 ulp
+ * flipped an f16 rounding that sat 3e-5 f16-ulp from a tie and moved the
+ * stories260K logits by 2e-3). An f32 reassociation of these kernels stays
+ * well inside the summation-order bounds checked otherwise, which is how the
+ * old NEON kernels passed. AArch64 implements them exactly; AVX2 is only
+ * checked against those bounds. */
+static int exact_on_arch(const char *kernel)
+{
+#if defined(FWI_ARCH_AARCH64)
+    static const char *const names[] = { "matvec_q4_0", "matmul_q4_0", "matvec_q8_0",
+                                         "matmul_q8_0", "attn_scores_f16", "silu_mul" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(kernel, names[i]))
+            return 1;
+#else
+    (void)kernel;
+#endif
+    return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* weight / activation generation */
 
@@ -466,6 +493,7 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
     const char *tn = fwi_type_traits_get(type)->name;
     char kname[64];
     snprintf(kname, sizeof kname, "matvec_%s", tn);
+    int exact = exact_on_arch(kname);
     wmat m;
     wmat_make(&m, type, rows, n, pad);
 
@@ -500,6 +528,11 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
             }
             continue;
         }
+        if (level_tested && exact && !same_bits(got, oc[r + 1])) {
+            fail(kname, isa, "rows=%d n=%d ws=%zu row %d: got %a want %a (exact match required)",
+                 rows, n, m.ws, r, (double)got, (double)oc[r + 1]);
+            goto out;
+        }
         const double S = abs_dot(type, (const uint8_t *)m.w + (size_t)r * m.ws, act, n);
         /* worst-case bound of two differently ordered f32 sums */
         const double tol = 2.0 * (dot_steps(type, n) + 8.0) * EPS_F32 * S + 1e-30;
@@ -531,6 +564,7 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
 
     /* matmul with n_tok tokens (token 0 is `act`) == matvec per token */
     snprintf(kname, sizeof kname, "matmul_%s", tn);
+    exact = exact_on_arch(kname);
     for (int ntok = 1; ntok <= 9; ntok++) {
         /* token stride: row size plus 0..2 elements of padding */
         const size_t xs_al = as + (size_t)(rnd32() % 3) *
@@ -572,6 +606,12 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
                 if (!same_bits(got, mv[r])) {
                     fail(kname, isa, "rows=%d n=%d B=%d t=%d r=%zu: matmul %a != matvec %a",
                          rows, n, ntok, t, r, (double)got, (double)mv[r]);
+                    goto next;
+                }
+                if (level_tested && exact && !same_bits(got, mc[(size_t)t * ostr + r])) {
+                    fail(kname, isa, "rows=%d n=%d B=%d t=%d r=%zu: got %a want %a (exact "
+                         "match required)", rows, n, ntok, t, r, (double)got,
+                         (double)mc[(size_t)t * ostr + r]);
                     goto next;
                 }
                 const double S = abs_dot(type, (const uint8_t *)m.w + r * m.ws, xt, n);
@@ -637,8 +677,10 @@ static void check_quantize(const fwi_kernels *kc, const fwi_kernels *k)
 
 static void check_matmuls(const fwi_kernels *kc, const fwi_kernels *k, const fwi_kernels *kprev)
 {
-    static const int qn[] = { 32, 64, 96, 160, 256, 1024, 4096 };
-    static const int fn[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 257, 1000, 4096 };
+    /* model shapes among them: stories260K (n_embd 64, n_ff 172, vocab
+     * 512), the synthetic models (128, 256, 600) */
+    static const int qn[] = { 32, 64, 96, 128, 160, 256, 1024, 4096 };
+    static const int fn[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 128, 172, 257, 1000, 4096 };
     static const int rows_list[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
 
     if (selected("quantize_row_q8_0") && k->quantize_row[FWI_TYPE_Q8_0] !=
@@ -687,9 +729,24 @@ static int cmp_rel(const char *kname, const char *isa, const float *got, const f
     return 1;
 }
 
+static int cmp_exact(const char *kname, const char *isa, const float *got, const float *ref,
+                     int n, const char *ctx)
+{
+    for (int i = 0; i < n; i++) {
+        n_checks++;
+        if (!same_bits(got[i], ref[i])) {
+            fail(kname, isa, "%s i=%d: got %a want %a (exact match required)", ctx, i,
+                 (double)got[i], (double)ref[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_kernels *kp)
 {
-    static const int sizes[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 100, 255, 4096, 4097 };
+    static const int sizes[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 100,
+                                 128, 172, 255, 256, 4096, 4097 };
     const char *isa = fwi_isa_name(k->isa);
     const int nsz = (int)(sizeof sizes / sizeof sizes[0]);
     const int maxn = 4097 + 8;
@@ -736,17 +793,27 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
             }
             kc->silu_mul(yc, au, bu, n);
             k->silu_mul(ys, au, bu, n);
-            cmp_rel("silu_mul", isa, ys, yc, n, 16 * EPS_F32, 1e-38, ctx);
+            if (exact_on_arch("silu_mul"))
+                cmp_exact("silu_mul", isa, ys, yc, n, ctx);
+            else
+                cmp_rel("silu_mul", isa, ys, yc, n, 16 * EPS_F32, 1e-38, ctx);
+            /* in place, y aliasing a as the forward pass calls it */
+            memcpy(ys, au, (size_t)n * sizeof(float));
+            k->silu_mul(ys, ys, bu, n);
+            if (exact_on_arch("silu_mul"))
+                cmp_exact("silu_mul_inplace", isa, ys, yc, n, ctx);
+            else
+                cmp_rel("silu_mul_inplace", isa, ys, yc, n, 16 * EPS_F32, 1e-38, ctx);
         }
         if (CHANGED(add) || CHANGED(mul) || CHANGED(scale)) {
             fill_f32(au, (size_t)n, 5.0f);
             fill_f32(bu, (size_t)n, 5.0f);
             kc->add(yc, au, bu, n); k->add(ys, au, bu, n);
-            cmp_rel("add", isa, ys, yc, n, 0, 0, ctx);
+            cmp_exact("add", isa, ys, yc, n, ctx);
             kc->mul(yc, au, bu, n); k->mul(ys, au, bu, n);
-            cmp_rel("mul", isa, ys, yc, n, 0, 0, ctx);
+            cmp_exact("mul", isa, ys, yc, n, ctx);
             kc->scale(yc, au, 0.37f, n); k->scale(ys, au, 0.37f, n);
-            cmp_rel("scale", isa, ys, yc, n, 0, 0, ctx);
+            cmp_exact("scale", isa, ys, yc, n, ctx);
         }
         if (CHANGED(cvt_f32_to_f16) || CHANGED(cvt_f16_to_f32)) {
             fwi_f16 *hc = xmalloc((size_t)(n + 1) * 2), *hs = xmalloc((size_t)(n + 1) * 2);
@@ -835,10 +902,11 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
 
     if (CHANGED(rope)) {
         static const int dims[][2] = { { 64, 64 }, { 128, 128 }, { 80, 80 }, { 36, 36 },
-                                       { 6, 6 }, { 128, 64 }, { 96, 32 }, { 8, 2 }, { 50, 26 } };
+                                       { 6, 6 }, { 128, 64 }, { 96, 32 }, { 8, 2 }, { 50, 26 },
+                                       { 8, 8 }, { 32, 32 }, { 16, 8 } };
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
             for (int neox = 0; neox < 2; neox++) {
-                const int hd = dims[di][0], nr = dims[di][1], nh = 3;
+                const int hd = dims[di][0], nr = dims[di][1], nh = di % 2 ? 8 : 3;
                 float cs[128];
                 fwi_rope_cache(cs, nr, (float)(rnd32() % 5000), 10000.0f, 1.0f, NULL, 1.0f);
                 float *xc = xmalloc((size_t)(nh * hd + 1) * sizeof(float));
@@ -848,8 +916,8 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                 kc->rope(xc + 1, nh, hd, nr, cs, neox);
                 k->rope(xs + 1, nh, hd, nr, cs, neox);
                 snprintf(ctx, sizeof ctx, "head_dim=%d n_rot=%d neox=%d", hd, nr, neox);
-                /* designed bit-exact (no FMA); allow 1 ulp of |x|*|c|+... */
-                cmp_rel("rope", isa, xs + 1, xc + 1, nh * hd, 2 * EPS_F32, 0, ctx);
+                /* bit-exact on every ISA (no FMA, same operations) */
+                cmp_exact("rope", isa, xs + 1, xc + 1, nh * hd, ctx);
                 free(xc);
                 free(xs);
             }
@@ -857,6 +925,7 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
     }
 
     if (CHANGED(attn_scores_f16) || CHANGED(attn_values_f16)) {
+        const int exact_scores = exact_on_arch("attn_scores_f16");
         static const int ds[] = { 1, 5, 8, 13, 16, 31, 32, 40, 64, 80, 128 };
         for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
             for (int n_kv = 1; n_kv <= 37; n_kv += (n_kv < 10 ? 1 : 9)) {
@@ -868,6 +937,10 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                 fwi_convert_row_f32_to_f16(tmp, kv + 1, (int)(stride * (size_t)n_kv));
                 float *q = xmalloc((size_t)(d + 1) * sizeof(float));
                 fill_f32(q + 1, (size_t)d, 1.0f);
+                if (n_kv % 2) { /* the forward pass rounds q to f16 first */
+                    for (int i = 0; i < d; i++)
+                        q[1 + i] = fwi_fp16_to_fp32(fwi_fp32_to_fp16(q[1 + i]));
+                }
                 float sc[40], ss[40];
                 const float scale = 1.0f / sqrtf((float)d);
                 snprintf(ctx, sizeof ctx, "d=%d n_kv=%d stride=%zu", d, n_kv, stride);
@@ -880,6 +953,11 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                     const double tol = 2.0 * ((d + 7) / 8 + 8) * EPS_F32 * S * scale +
                                        2 * EPS_F32 * fabs(sc[j]);
                     n_checks++;
+                    if (exact_scores && !same_bits(ss[j], sc[j])) {
+                        fail("attn_scores_f16", isa, "%s j=%d: got %a want %a (exact match "
+                             "required)", ctx, j, (double)ss[j], (double)sc[j]);
+                        break;
+                    }
                     if (!near(ss[j], sc[j], tol + 1e-30)) {
                         fail("attn_scores_f16", isa, "%s j=%d: got %.9g want %.9g", ctx, j,
                              (double)ss[j], (double)sc[j]);

@@ -713,7 +713,8 @@ static void test_numbers(void **state)
     memset(t, '9', 5000);
     strcpy(t + 5000, "e-5000");
     assert_true(num_of(t, NULL) == 1.0); /* 0.999...9 (5000 nines) */
-    strcpy(t, "0.");
+    t[0] = '0';
+    t[1] = '.';
     memset(t + 2, '0', 5000);
     strcpy(t + 5002, "1e5001");
     assert_true(num_of(t, NULL) == 1.0);

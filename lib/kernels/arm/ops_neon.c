@@ -112,19 +112,29 @@ static void softmax_neon(float *x, int n)
         x[i] *= inv;
 }
 
-static inline float32x4_t silu_mul4(float32x4_t a, float32x4_t b)
-{
-    const float32x4_t den = vaddq_f32(vdupq_n_f32(1.0f), exp4(vnegq_f32(a)));
-    return vmulq_f32(vdivq_f32(a, den), b);
-}
-
+/* y = a / (1 + expf(-a)) * b, bit-exact with silu_mul_c: the exponential
+ * comes from the C library's expf, the division and product are vectorised.
+ * A vector exp (~2 ulp, like exp4 above) is several times faster but its
+ * ulp differences are amplified downstream (f16 KV cache / f16 attention
+ * accumulator rounding, Q8_0 activation rounding): on stories260K one
+ * flipped f16 rounding moved the logits by 2e-3. silu_mul is O(n_ff) per
+ * token against the O(n_ff * n_embd) of the surrounding matmuls. */
 static void silu_mul_neon(float *y, const float *a, const float *b, int n)
 {
+    const float32x4_t one = vdupq_n_f32(1.0f);
     int i = 0;
-    for (; i + 4 <= n; i += 4)
-        vst1q_f32(y + i, silu_mul4(vld1q_f32(a + i), vld1q_f32(b + i)));
-    if (i < n)
-        st_n(y + i, silu_mul4(ld_n(a + i, n - i), ld_n(b + i, n - i)), n - i);
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t av = vld1q_f32(a + i), bv = vld1q_f32(b + i);
+        float e[4];
+        for (int l = 0; l < 4; l++)
+            e[l] = expf(-a[i + l]);
+        const float32x4_t s = vdivq_f32(av, vaddq_f32(one, vld1q_f32(e)));
+        vst1q_f32(y + i, vmulq_f32(s, bv));
+    }
+    for (; i < n; i++) {
+        const float s = a[i] / (1.0f + expf(-a[i]));
+        y[i] = s * b[i];
+    }
 }
 
 static void add_neon(float *y, const float *a, const float *b, int n)
@@ -209,33 +219,84 @@ static inline float32x4_t ld_h4_n(const fwi_f16 *p, int n)
     return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(buf)));
 }
 
-/* per key: two float32x4 accumulators over steps of 8, tail zero-padded */
-static inline float score1(const float *q, const fwi_f16 *k, int d8, int rem,
-                           float32x4_t qt0, float32x4_t qt1)
+/* s[j] = (float)(sum_i (double)q[i] * (double)k_j[i]) * scale, the sum in
+ * double in element order exactly as attn_scores_f16_c: bit-exact with the
+ * scalar level. A binary32 x binary16 product has <= 35 significant bits, so
+ * it is exact in binary64 and fma(acc, k, q) == acc + k * q. The lanes hold
+ * keys (each lane one sequential chain, as the scalar loop): 8 keys per step
+ * in four float64x2 chains, key rows transposed 2 x 4 with TRN1/TRN2.
+ *
+ * An f32 dot (lanes over i, the old kernel) is ~2x faster, but a score off
+ * by a few ulp changes exp(s - max) and so the f16 attention accumulator's
+ * rounding now and then; one such flip moved the stories260K logits by 2e-3.
+ * (llama.cpp's ggml_vec_dot_f16 also sums in double below its SIMD step of
+ * 32 elements, i.e. for head_dim 8 as in stories260K.) */
+static FWI_ALWAYS_INLINE float64x2_t score_step2(float64x2_t acc, float32x4_t ra, float32x4_t rb,
+                                                 float64x2_t q01, float64x2_t q23)
 {
-    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
-    for (int i = 0; i < d8; i += 8) {
-        a0 = vfmaq_f32(a0, vld1q_f32(q + i), ld_h4(k + i));
-        a1 = vfmaq_f32(a1, vld1q_f32(q + i + 4), ld_h4(k + i + 4));
+    const float32x4_t t0 = vtrn1q_f32(ra, rb); /* a0 b0 a2 b2 */
+    const float32x4_t t1 = vtrn2q_f32(ra, rb); /* a1 b1 a3 b3 */
+    acc = vfmaq_laneq_f64(acc, vcvt_f64_f32(vget_low_f32(t0)), q01, 0);
+    acc = vfmaq_laneq_f64(acc, vcvt_f64_f32(vget_low_f32(t1)), q01, 1);
+    acc = vfmaq_laneq_f64(acc, vcvt_high_f64_f32(t0), q23, 0);
+    acc = vfmaq_laneq_f64(acc, vcvt_high_f64_f32(t1), q23, 1);
+    return acc;
+}
+
+static FWI_ALWAYS_INLINE void scores_keys(const int NK, float *s, const float *q,
+                                          const fwi_f16 *k, size_t k_stride, int d,
+                                          float scale)
+{
+    const int d4 = d & ~3, rem = d - d4;
+    float64x2_t acc[4];
+    FWI_UNROLL
+    for (int c = 0; c < NK / 2; c++)
+        acc[c] = vdupq_n_f64(0.0);
+    int i = 0;
+    for (; i < d4; i += 4) {
+        const float32x4_t qv = vld1q_f32(q + i);
+        const float64x2_t q01 = vcvt_f64_f32(vget_low_f32(qv)), q23 = vcvt_high_f64_f32(qv);
+        float32x4_t r[8];
+        FWI_UNROLL
+        for (int m = 0; m < NK; m++)
+            r[m] = ld_h4(k + (size_t)m * k_stride + i);
+        FWI_UNROLL
+        for (int c = 0; c < NK / 2; c++)
+            acc[c] = score_step2(acc[c], r[2 * c], r[2 * c + 1], q01, q23);
     }
     if (rem) {
-        fwi_f16 buf[8] = { 0 };
-        memcpy(buf, k + d8, (size_t)rem * sizeof(fwi_f16));
-        a0 = vfmaq_f32(a0, qt0, ld_h4(buf));
-        a1 = vfmaq_f32(a1, qt1, ld_h4(buf + 4));
+        /* zero padding adds +0.0 (q * 0 with q = 0): acc never is -0.0 (it
+         * starts at +0.0 like the scalar sum), so the bits do not change */
+        const float32x4_t qv = ld_n(q + i, rem);
+        const float64x2_t q01 = vcvt_f64_f32(vget_low_f32(qv)), q23 = vcvt_high_f64_f32(qv);
+        float32x4_t r[8];
+        FWI_UNROLL
+        for (int m = 0; m < NK; m++)
+            r[m] = ld_h4_n(k + (size_t)m * k_stride + i, rem);
+        FWI_UNROLL
+        for (int c = 0; c < NK / 2; c++)
+            acc[c] = score_step2(acc[c], r[2 * c], r[2 * c + 1], q01, q23);
     }
-    return vaddvq_f32(vaddq_f32(a0, a1));
+    FWI_UNROLL
+    for (int c = 0; c < NK / 2; c++) /* (float)acc * scale, per lane */
+        vst1_f32(s + 2 * c, vmul_n_f32(vcvt_f32_f64(acc[c]), scale));
 }
 
 static void attn_scores_f16_neon(float *s, const float *q, const fwi_f16 *k,
                                  size_t k_stride, int n_kv, int d, float scale)
 {
-    const int d8 = d & ~7, rem = d - d8;
-    float qb[8] = { 0 };
-    memcpy(qb, q + d8, (size_t)rem * sizeof(float));
-    const float32x4_t qt0 = vld1q_f32(qb), qt1 = vld1q_f32(qb + 4);
-    for (int j = 0; j < n_kv; j++)
-        s[j] = score1(q, k + (size_t)j * k_stride, d8, rem, qt0, qt1) * scale;
+    int j = 0;
+    for (; j + 8 <= n_kv; j += 8)
+        scores_keys(8, s + j, q, k + (size_t)j * k_stride, k_stride, d, scale);
+    for (; j + 2 <= n_kv; j += 2)
+        scores_keys(2, s + j, q, k + (size_t)j * k_stride, k_stride, d, scale);
+    if (j < n_kv) { /* the scalar loop */
+        const fwi_f16 *kj = k + (size_t)j * k_stride;
+        double acc = 0.0;
+        for (int i = 0; i < d; i++)
+            acc += (double)q[i] * (double)fwi_fp16_to_fp32(kj[i]);
+        s[j] = (float)acc * scale;
+    }
 }
 
 static void attn_values_f16_neon(float *y, const float *a, const fwi_f16 *v,

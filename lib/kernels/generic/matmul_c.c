@@ -3,7 +3,8 @@
  *
  * Reduction order (the reference every SIMD version is checked against):
  *   - quantised: per 32-block integer dot (exact), then
- *     sumf += (float)sumi * (dw * dx) in block order, f32 (as ggml).
+ *     sumf += (float)sumi * (dw * dx) in block order, f32 (as ggml; the
+ *     product and the sum rounded separately, never fused).
  *   - float weights: sum of (double)w * (double)x in element order in double
  *     (the products are exact), rounded to f32 at the end.
  * Each output element is produced by one call of a row-dot helper, so the
@@ -64,7 +65,8 @@ static float dot_q4_0_q8_0(const fwi_block_q4_0 *w, const fwi_block_q8_0 *x, int
         for (int j = 0; j < FWI_QK4_0; j++)
             sumi += v[j] * x[b].qs[j];
         const float d = fwi_fp16_to_fp32(w[b].d) * fwi_fp16_to_fp32(x[b].d);
-        sumf += (float)sumi * d;
+        const float p = (float)sumi * d; /* own statement: never fused */
+        sumf += p;
     }
     return sumf;
 }
@@ -77,7 +79,8 @@ static float dot_q8_0_q8_0(const fwi_block_q8_0 *w, const fwi_block_q8_0 *x, int
         for (int j = 0; j < FWI_QK8_0; j++)
             sumi += w[b].qs[j] * x[b].qs[j];
         const float d = fwi_fp16_to_fp32(w[b].d) * fwi_fp16_to_fp32(x[b].d);
-        sumf += (float)sumi * d;
+        const float p = (float)sumi * d; /* own statement: never fused */
+        sumf += p;
     }
     return sumf;
 }
