@@ -92,15 +92,16 @@ static fw_status finish_load(fw_model *m, const uint8_t *data, uint64_t size,
     return FW_OK;
 }
 
-static fw_status load(const char *path, const void *data, size_t size,
-                      const fw_model_params *params, fw_model **out)
+/* Shared start of every loader: the caller's params over the defaults, and
+ * an empty model. */
+static fw_status model_new(const fw_model_params *params, fw_model_params *p,
+                           fw_model **out, fw_model **model)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out_model is NULL");
-    *out = NULL;
-    fw_model_params p;
-    fw_model_params_init(&p);
-    fw_status st = fwi_params_copy(&p, sizeof p, params, "fw_model_params",
+    *out = NULL; /* set by the loader on success only */
+    fw_model_params_init(p);
+    fw_status st = fwi_params_copy(p, sizeof *p, params, "fw_model_params",
                                    NULL);
     if (st != FW_OK)
         return st;
@@ -108,7 +109,19 @@ static fw_status load(const char *path, const void *data, size_t size,
     if (!m)
         return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
     m->magic = FWI_MODEL_MAGIC;
-    m->log = (fwi_logger){p.log, p.log_user_data, p.log_level};
+    m->log = (fwi_logger){p->log, p->log_user_data, p->log_level};
+    *model = m;
+    return FW_OK;
+}
+
+static fw_status load(const char *path, const void *data, size_t size,
+                      const fw_model_params *params, fw_model **out)
+{
+    fw_model_params p;
+    fw_model *m;
+    fw_status st = model_new(params, &p, out, &m);
+    if (st != FW_OK)
+        return st;
     if (path) {
         st = fwi_mapfile_open(&m->file, path, p.use_mmap != 0, m);
         if (st == FW_OK && !m->file.mapped)
@@ -156,23 +169,15 @@ FW_API fw_status fw_model_load_tiktoken(const char *path, const char *pre,
                                         const fw_model_params *params,
                                         fw_model **out_model)
 {
-    if (!out_model)
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "out_model is NULL");
-    *out_model = NULL;
+    if (out_model)
+        *out_model = NULL;
     if (!path || !pre)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "path or pre is NULL");
     fw_model_params p;
-    fw_model_params_init(&p);
-    fw_status st = fwi_params_copy(&p, sizeof p, params, "fw_model_params",
-                                   NULL);
+    fw_model *m;
+    fw_status st = model_new(params, &p, out_model, &m);
     if (st != FW_OK)
         return st;
-    fw_model *m = fwi_calloc(1, sizeof *m);
-    if (!m)
-        return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
-    m->magic = FWI_MODEL_MAGIC;
-    m->log = (fwi_logger){p.log, p.log_user_data, p.log_level};
-    m->gguf.alignment = 0;
     st = fwi_mapfile_open(&m->file, path, p.use_mmap != 0, m);
     if (st == FW_OK)
         st = fwi_vocab_from_tiktoken((const char *)m->file.data,
