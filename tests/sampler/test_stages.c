@@ -400,6 +400,39 @@ static void test_mirostat_v2_control(void **state)
     fw_sampler_free(ch);
 }
 
+static void test_mirostat_v1(void **state)
+{
+    (void)state;
+    /* the paper's Algorithm 1 on the same kind of stream: it selects, and
+     * its feedback keeps the surprise near the target */
+    enum { V = 1000, STEPS = 500 };
+    static float lg[V];
+    fw_stage *st;
+    assert_int_equal(fw_stage_mirostat_v1(4.0f, 0.1f, V, 5, &st), FW_OK);
+    assert_string_equal(fw_stage_name(st), "mirostat_v1");
+    fw_sampler *ch;
+    assert_int_equal(fw_sampler_chain_new(&ch), FW_OK);
+    fw_sampler_chain_add(ch, st);
+    double sum = 0;
+    int counted = 0;
+    for (int step = 0; step < STEPS; step++) {
+        for (int i = 0; i < V; i++)
+            lg[i] = (float)(-1.1 * log((double)((i * 7919u + (unsigned)step) % V + 1)));
+        fw_token t;
+        float lp;
+        assert_int_equal(fw_sampler_sample(ch, lg, V, &t, &lp), FW_OK);
+        assert_true(t >= 0 && t < V);
+        if (step >= 100) {
+            sum += -lp / log(2.0);
+            counted++;
+        }
+    }
+    print_message("mirostat v1: average surprise %.3f bits (target 4)\n", sum / counted);
+    assert_true(fabs(sum / counted - 4.0) < 1.0);
+    fw_sampler_free(ch);
+    assert_int_equal(fw_stage_mirostat_v1(0.0f, 0.1f, V, 5, &st), FW_E_RANGE);
+}
+
 static void test_params_by_name(void **state)
 {
     (void)state;
@@ -585,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_statistics),
         cmocka_unit_test(test_statistics_each_stage),
         cmocka_unit_test(test_mirostat_v2_control),
+        cmocka_unit_test(test_mirostat_v1),
         cmocka_unit_test(test_params_by_name),
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_custom_stage_and_clone),
