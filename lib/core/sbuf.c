@@ -139,6 +139,15 @@ void fwi_sbuf_json_str(fwi_sbuf *b, const char *str, size_t n)
     fwi_sbuf_putc(b, '"');
 }
 
+/* printf and strtod follow the C locale's decimal point, which a host
+ * program may have changed: JSON always wants '.'. */
+static void c_locale_point(char *s)
+{
+    for (; *s; s++)
+        if (*s == ',')
+            *s = '.';
+}
+
 void fwi_sbuf_json_f64(fwi_sbuf *b, double v)
 {
     if (!isfinite(v)) {
@@ -151,6 +160,7 @@ void fwi_sbuf_json_f64(fwi_sbuf *b, double v)
         if (strtod(tmp, NULL) == v)
             break;
     }
+    c_locale_point(tmp);
     fwi_sbuf_puts(b, tmp);
 }
 
@@ -166,5 +176,6 @@ void fwi_sbuf_json_f32(fwi_sbuf *b, float v)
         if (strtof(tmp, NULL) == v)
             break;
     }
+    c_locale_point(tmp);
     fwi_sbuf_puts(b, tmp);
 }
