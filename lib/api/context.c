@@ -83,6 +83,8 @@ static void scratch_free(fwi_scratch *s)
     fwi_free(s->att_q);
     fwi_free(s->att_acc);
     fwi_free(s->rope_cs);
+    fwi_free(s->xbt);
+    fwi_free(s->xqt);
     memset(s, 0, sizeof *s);
 }
 
@@ -112,9 +114,14 @@ static int scratch_alloc(fwi_scratch *s, const fwi_hparams *hp, int n_batch,
     s->rope_cs = fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float));
     s->att_q = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(float));
     s->att_acc = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(fwi_f16));
+    /* per-thread rows, 64-byte apart (no false sharing) */
+    s->xbt_stride = ((size_t)hp->n_embd + 15) / 16 * 16;
+    s->xbt = fwi_malloc_array((size_t)n_threads * s->xbt_stride, sizeof(float));
+    s->xqt_stride = (fwi_row_size(FWI_TYPE_Q8_0, (int64_t)((wide + 31) / 32 * 32)) + 63) / 64 * 64;
+    s->xqt = fwi_malloc_array((size_t)n_threads, s->xqt_stride);
     return s->x && s->xb && s->q && s->k && s->v && s->att && s->hb && s->hb2 &&
                    s->logits && s->xq && s->scores && s->rope_cs && s->att_q &&
-                   s->att_acc
+                   s->att_acc && s->xbt && s->xqt
                ? 0 : -1;
 }
 

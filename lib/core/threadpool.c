@@ -23,6 +23,11 @@ struct fwi_pool {
     atomic_int quit;
     fwi_pool_fn fn;
     void *arg;
+    /* barrier inside a job: arrivals, and a phase bumped by the last one */
+    char pad0[64];
+    atomic_int bar_count;
+    char pad1[64];
+    atomic_uint bar_phase;
 };
 
 typedef struct worker_arg {
@@ -86,6 +91,8 @@ fwi_pool *fwi_pool_new(int n_threads)
     atomic_init(&p->gen, 0);
     atomic_init(&p->pending, 0);
     atomic_init(&p->quit, 0);
+    atomic_init(&p->bar_count, 0);
+    atomic_init(&p->bar_phase, 0);
     if (pthread_mutex_init(&p->mu, NULL)) {
         fwi_free(p);
         return NULL;
@@ -154,6 +161,25 @@ void fwi_pool_run(fwi_pool *p, fwi_pool_fn fn, void *arg)
     fn(arg, 0, p->n);
     for (int spins = 0;
          atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_PAUSES)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+void fwi_pool_barrier(fwi_pool *p)
+{
+    if (p->n == 1)
+        return;
+    const unsigned phase = atomic_load_explicit(&p->bar_phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) == p->n - 1) {
+        atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->bar_phase, 1, memory_order_acq_rel);
+        return;
+    }
+    for (int spins = 0;
+         atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase; spins++) {
         if (spins < SPIN_PAUSES)
             cpu_relax();
         else

@@ -2,7 +2,8 @@
  * threadpool.h - the worker threads a context owns.
  *
  * fwi_pool_run(pool, fn, arg) runs fn(arg, ith, nth) on every thread (the
- * caller is thread 0) and returns when all are done.  Workers spin on a
+ * caller is thread 0) and returns when all are done; fwi_pool_barrier()
+ * synchronises the threads inside fn.  Workers spin on a
  * generation counter for a short while after each job (tokens arrive back to
  * back while generating), then sleep on a condition variable.  No OpenMP.
  */
@@ -20,5 +21,12 @@ fwi_pool *fwi_pool_new(int n_threads);
 void fwi_pool_free(fwi_pool *p);
 int fwi_pool_size(const fwi_pool *p);
 void fwi_pool_run(fwi_pool *p, fwi_pool_fn fn, void *arg);
+
+/* Inside fn: wait until every thread of the running job has called it (as
+ * often); memory written before it by any thread is visible to all after
+ * it.  Spins, then yields (never sleeps): a job can be one whole forward
+ * pass with a barrier between its phases, far cheaper than one
+ * fwi_pool_run per phase. */
+void fwi_pool_barrier(fwi_pool *p);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Per layer (x: the residual stream, one row of n_embd per token):
  *   xb = rmsnorm(x) * attn_norm
- *   q, k, v = Wq xb, Wk xb, Wv xb            (one parallel region)
+ *   q, k, v = Wq xb, Wk xb, Wv xb
  *   rotate q and k by position (RoPE); append k, v to the F16 cache
  *   att = softmax(q k^T / sqrt(head_dim)) v   per head, causal, GQA
  *   x += Wo att
@@ -11,9 +11,23 @@
  *   x += W_down (silu(W_gate xb) * (W_up xb))
  * then logits = W_out (rmsnorm(x) * out_norm) for the tokens asked for.
  *
- * Matrix products split the rows of each weight between threads; every
- * output element is computed by exactly one kernel call whose result does
- * not depend on the split, so the logits do not depend on the thread count.
+ * Threads: the whole pass is one job of the thread pool; its phases are
+ * separated by barriers (fwi_pool_barrier), five per layer:
+ *   1. Q/K/V rows, each thread then rotates its own heads and writes them
+ *      to the cache (row ranges are whole heads)
+ *   2. attention, by (token, head)
+ *   3. Wo rows, each thread adds its rows to the residual
+ *   4. gate/up rows (the same rows of both), then silu(gate) * up on them
+ *   5. down rows, added to the residual
+ * The work of a phase is handed out in chunks from a shared counter.
+ * A matrix product needs its whole input: for one token every thread
+ * normalises / quantises the input row itself into its own buffer (no
+ * barrier); for a batch the threads split the rows and meet at a barrier.
+ *
+ * Every output element is computed by exactly one kernel call whose result
+ * does not depend on the split (see kernels.h), and the element-wise steps
+ * are the same on any split, so the logits do not depend on the thread
+ * count.
  */
 #include <math.h>
 #include <string.h>
@@ -22,85 +36,173 @@
 #include "core/threadpool.h"
 #include "llama.h"
 
-/* ---- parallel matrix products ---- */
-
-typedef struct mm_job {
-    const fwi_weight *w;
-    float *out;          /* [n_tok][w->rows] */
-} mm_job;
-
-typedef struct mm_task {
+typedef struct fw_task {
     const fwi_forward *f;
-    mm_job jobs[3];
-    int n_jobs;
-    const float *xf;     /* activations as f32 rows of n floats */
-    const void *xq;      /* the same rows in Q8_0 */
-    size_t xq_stride;
-    int n;               /* input width */
-    int n_tok;
-} mm_task;
+    fwi_kv_seq *kv;
+    int n;          /* tokens in the batch */
+    int pos0;       /* position of token 0 */
+    int first;      /* first token with logits */
+    int stop;       /* set by thread 0 before a barrier: cancelled */
+    /* Work of a phase is handed out in chunks (a shared counter), so a
+     * thread that finishes early (memory bandwidth is shared, other
+     * processes run) takes more: phase q counts on next[q % 2]; thread 0
+     * zeroes next[(q + 1) % 2] during phase q, when nobody uses it. */
+    atomic_int next[2];
+} fw_task;
 
-static void mm_run(void *arg, int ith, int nth)
+/* the work counter of this thread's next phase */
+static atomic_int *phase_counter(fw_task *t, int ith, int *q)
 {
-    const mm_task *t = arg;
-    const fwi_kernels *k = t->f->k;
-    for (int j = 0; j < t->n_jobs; j++) {
-        const fwi_weight *w = t->jobs[j].w;
-        int rows = (int)w->rows;
-        /* contiguous row ranges, multiples of 16 rows */
-        int chunk = ((rows + nth - 1) / nth + 15) & ~15;
-        int r0 = ith * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
-        if (r0 >= r1)
-            continue;
-        const fwi_type_traits *tt = fwi_type_traits_get(w->type);
-        int quant = tt->vec_dot_type == FWI_TYPE_Q8_0;
-        const void *x = quant ? t->xq : (const void *)t->xf;
-        size_t xs = quant ? t->xq_stride : (size_t)t->n * sizeof(float);
-        if (t->n_tok == 1)
-            k->matvec[w->type](t->jobs[j].out, w->data, w->row_bytes, x, t->n,
-                               r0, r1);
-        else
-            k->matmul[w->type](t->jobs[j].out, (size_t)rows, w->data,
-                               w->row_bytes, x, xs, t->n, r0, r1, t->n_tok);
-    }
+    const int p = (*q)++;
+    if (ith == 0)
+        atomic_store_explicit(&t->next[(p + 1) & 1], 0, memory_order_relaxed);
+    return &t->next[p & 1];
 }
 
-typedef struct quant_task {
-    const fwi_forward *f;
-    const float *x;
-    int n, n_tok;
-} quant_task;
-
-static void quant_run(void *arg, int ith, int nth)
+/* chunks of `units` work units: about 8 per thread (1 thread: one chunk) */
+static int chunk_units(int units, int nth)
 {
-    const quant_task *t = arg;
-    fwi_scratch *s = t->f->s;
-    for (int i = ith; i < t->n_tok; i += nth)
-        t->f->k->quantize_row[FWI_TYPE_Q8_0]((char *)s->xq + (size_t)i * s->xq_stride,
-                                             t->x + (size_t)i * t->n, t->n);
+    if (nth == 1)
+        return units > 0 ? units : 1;
+    int c = (units + 8 * nth - 1) / (8 * nth);
+    return c > 0 ? c : 1;
 }
 
-/* out_j = W_j x for up to three weights sharing the input x[n_tok][n]. */
-static void matmuls(const fwi_forward *f, const float *x, int n, int n_tok,
-                    const mm_job *jobs, int n_jobs)
+/* next chunk [*u0, *u1) of `units` in chunks of `cu`; 0 when none is left */
+static int grab(atomic_int *ctr, int units, int cu, int *u0, int *u1)
 {
+    const int c = atomic_fetch_add_explicit(ctr, 1, memory_order_relaxed);
+    if ((long long)c * cu >= units)
+        return 0;
+    *u0 = c * cu;
+    *u1 = *u0 + cu < units ? *u0 + cu : units;
+    return 1;
+}
+
+/* ---- activations of a matrix product ---- */
+
+typedef struct act {
+    const float *xf;   /* f32 rows (n floats each, row stride xf_stride) */
+    size_t xf_stride;  /* in floats */
+    const void *xq;    /* the same rows in Q8_0 (NULL when not needed) */
+    size_t xq_stride;  /* in bytes */
+} act;
+
+/* Input rows src[0..n_tok) (stride `stride` floats, n columns), optionally
+ * rms-normalised with weight `norm`, optionally quantised to Q8_0.
+ * One token: every thread makes its own copy (no barrier). Otherwise the
+ * threads split the rows into the shared buffers, then a barrier. */
+static act act_prep(const fw_task *t, int ith, int nth, const float *src,
+                    size_t stride, int n, int n_tok, const float *norm, int need_q)
+{
+    const fwi_forward *f = t->f;
+    const fwi_kernels *k = f->k;
     fwi_scratch *s = f->s;
-    int need_q = 0;
-    for (int j = 0; j < n_jobs; j++)
-        need_q |= fwi_type_traits_get(jobs[j].w->type)->vec_dot_type == FWI_TYPE_Q8_0;
-    s->xq_stride = fwi_row_size(FWI_TYPE_Q8_0, n);
-    if (need_q) {
-        quant_task qt = {f, x, n, n_tok};
-        fwi_pool_run(f->pool, quant_run, &qt);
+    const float eps = f->m->hp.rms_eps;
+    const size_t qs = fwi_row_size(FWI_TYPE_Q8_0, n);
+    act a = {src, stride, NULL, qs};
+    if (n_tok == 1) {
+        if (norm) {
+            float *y = s->xbt + (size_t)ith * (size_t)s->xbt_stride;
+            k->rmsnorm(y, src, norm, n, eps);
+            a.xf = y;
+        }
+        if (need_q) {
+            void *q = (char *)s->xqt + (size_t)ith * s->xqt_stride;
+            k->quantize_row[FWI_TYPE_Q8_0](q, a.xf, n);
+            a.xq = q;
+        }
+        return a;
     }
-    mm_task t = {.f = f, .n_jobs = n_jobs, .xf = x, .xq = s->xq,
-                 .xq_stride = s->xq_stride, .n = n, .n_tok = n_tok};
-    for (int j = 0; j < n_jobs; j++)
-        t.jobs[j] = jobs[j];
-    fwi_pool_run(f->pool, mm_run, &t);
+    if (!norm && !need_q)
+        return a;
+    if (norm) {
+        a.xf = s->xb;
+        a.xf_stride = (size_t)n;
+    }
+    for (int i = ith; i < n_tok; i += nth) {
+        float *y = s->xb + (size_t)i * (size_t)n;
+        const float *xi = src + (size_t)i * stride;
+        if (norm) {
+            k->rmsnorm(y, xi, norm, n, eps);
+            xi = y;
+        }
+        if (need_q)
+            k->quantize_row[FWI_TYPE_Q8_0]((char *)s->xq + (size_t)i * qs, xi, n);
+    }
+    if (need_q)
+        a.xq = s->xq;
+    fwi_pool_barrier(f->pool);
+    return a;
 }
 
-/* ---- attention ----
+static int needs_q8(const fwi_weight *w)
+{
+    return fwi_type_traits_get(w->type)->vec_dot_type == FWI_TYPE_Q8_0;
+}
+
+/* out[t][r0..r1) = W[r0..r1) x_t for all tokens */
+static void mm_rows(const fwi_kernels *k, const fwi_weight *w, float *out,
+                    const act *a, int n, int n_tok, int r0, int r1)
+{
+    const int quant = needs_q8(w);
+    const void *x = quant ? a->xq : (const void *)a->xf;
+    const size_t xs = quant ? a->xq_stride : a->xf_stride * sizeof(float);
+    if (n_tok == 1)
+        k->matvec[w->type](out, w->data, w->row_bytes, x, n, r0, r1);
+    else
+        k->matmul[w->type](out, (size_t)w->rows, w->data, w->row_bytes, x, xs, n,
+                           r0, r1, n_tok);
+}
+
+/* ---- phase 1: Q, K, V, RoPE, cache ----
+ * The rows of Wq, Wk and Wv are handed out in whole heads, so each thread
+ * rotates and stores what it computed. */
+static void qkv_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L, int l)
+{
+    const fwi_forward *f = t->f;
+    const fwi_hparams *hp = &f->m->hp;
+    const fwi_kernels *k = f->k;
+    fwi_scratch *s = f->s;
+    const int e = hp->n_embd, hd = hp->head_dim, n = t->n;
+    const int kvd = hp->n_head_kv * hd;
+    act a = act_prep(t, ith, nth, s->x, (size_t)e, e, n, L->attn_norm,
+                     needs_q8(&L->wq) || needs_q8(&L->wk) || needs_q8(&L->wv));
+    const fwi_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+    float *out[3] = {s->q, s->k, s->v};
+    const int heads[3] = {hp->n_head, hp->n_head_kv, hp->n_head_kv};
+    atomic_int *ctr = phase_counter(t, ith, q);
+    const int units = hp->n_head + 2 * hp->n_head_kv, cu = chunk_units(units, nth);
+    int u0, u1;
+    while (grab(ctr, units, cu, &u0, &u1)) {
+        /* heads [u0, u1) of the sequence q heads, k heads, v heads */
+        for (int j = 0, base = 0; j < 3; base += heads[j], j++) {
+            int h0 = u0 - base, h1 = u1 - base;
+            h0 = h0 < 0 ? 0 : h0;
+            h1 = h1 > heads[j] ? heads[j] : h1;
+            if (h0 >= h1)
+                continue;
+            const int r0 = h0 * hd, r1 = h1 * hd;
+            const int rows = heads[j] * hd;
+            mm_rows(k, w[j], out[j], &a, e, n, r0, r1);
+            for (int i = 0; i < n; i++) {
+                float *y = out[j] + (size_t)i * (size_t)rows + (size_t)r0;
+                if (j < 2)
+                    k->rope(y, h1 - h0, hd, hp->n_rot,
+                            s->rope_cs + (size_t)i * (size_t)hp->n_rot, 0);
+                if (j > 0) {
+                    size_t row = ((size_t)l * (size_t)s->n_ctx + (size_t)(t->pos0 + i)) *
+                                 (size_t)kvd;
+                    fwi_f16 *c = (j == 1 ? t->kv->k : t->kv->v) + row + (size_t)r0;
+                    k->cvt_f32_to_f16(c, y, r1 - r0);
+                }
+            }
+        }
+    }
+    fwi_pool_barrier(f->pool);
+}
+
+/* ---- phase 2: attention ----
  *
  * The numerics of ggml's CPU flash attention, which llama.cpp uses by
  * default: the query is rounded to F16 like the cached keys; scores are
@@ -112,28 +214,22 @@ static void matmuls(const fwi_forward *f, const float *x, int n, int n_tok,
  *     out = acc / S
  * This reproduces llama.cpp's logits to float rounding (1e-7 relative on
  * F32 models) instead of differing by its F16 rounding (~1e-3). */
-
-typedef struct att_task {
-    const fwi_forward *f;
-    const fwi_kv_seq *kv;
-    int layer, pos0, n_tok;
-} att_task;
-
-static void att_run(void *arg, int ith, int nth)
+static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
 {
-    const att_task *t = arg;
-    const fwi_hparams *hp = &t->f->m->hp;
-    const fwi_kernels *k = t->f->k;
-    fwi_scratch *s = t->f->s;
+    const fwi_forward *f = t->f;
+    const fwi_hparams *hp = &f->m->hp;
+    const fwi_kernels *k = f->k;
+    fwi_scratch *s = f->s;
     const int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
-    const size_t layer_off = (size_t)t->layer * (size_t)s->n_ctx * (size_t)kvd;
+    const size_t layer_off = (size_t)layer * (size_t)s->n_ctx * (size_t)kvd;
     float *sc = s->scores + (size_t)ith * (size_t)s->n_ctx;
     float *qr = s->att_q + (size_t)ith * (size_t)hd;
     fwi_f16 *acc = s->att_acc + (size_t)ith * (size_t)hd;
-    int n_tasks = t->n_tok * hp->n_head;
-    for (int task = ith; task < n_tasks; task += nth) {
+    atomic_int *ctr = phase_counter(t, ith, qn);
+    int task, task1;
+    while (grab(ctr, t->n * hp->n_head, 1, &task, &task1)) {
         int i = task / hp->n_head, h = task % hp->n_head;
         int n_kv = t->pos0 + i + 1; /* causal: positions 0..pos */
         const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
@@ -161,33 +257,101 @@ static void att_run(void *arg, int ith, int nth)
         k->cvt_f16_to_f32(y, acc, hd);
         k->scale(y, y, 1.0f / S, hd);
     }
+    fwi_pool_barrier(f->pool);
 }
 
-/* ---- per-token helpers ---- */
-
-typedef struct rope_task {
-    const fwi_forward *f;
-    fwi_kv_seq *kv;
-    int layer, pos0, n_tok;
-} rope_task;
-
-static void rope_run(void *arg, int ith, int nth)
+/* ---- phases 3 and 5: x += W in, split by rows (product in s->xb, which
+ * holds no live input here: the batch norms of phases 1 and 4 are used up) */
+static void residual_phase(fw_task *t, int ith, int nth, int *q, const fwi_weight *w,
+                           const float *in, int n_in, const float *norm)
 {
-    const rope_task *t = arg;
-    const fwi_hparams *hp = &t->f->m->hp;
-    const fwi_kernels *k = t->f->k;
-    fwi_scratch *s = t->f->s;
-    const int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
-    for (int i = ith; i < t->n_tok; i += nth) {
-        const float *cs = s->rope_cs + (size_t)i * (size_t)hp->n_rot;
-        float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd);
-        float *kk = s->k + (size_t)i * (size_t)kvd;
-        k->rope(q, hp->n_head, hd, hp->n_rot, cs, 0);
-        k->rope(kk, hp->n_head_kv, hd, hp->n_rot, cs, 0);
-        size_t row = ((size_t)t->layer * (size_t)s->n_ctx + (size_t)(t->pos0 + i)) *
-                     (size_t)kvd;
-        k->cvt_f32_to_f16(t->kv->k + row, kk, kvd);
-        k->cvt_f32_to_f16(t->kv->v + row, s->v + (size_t)i * (size_t)kvd, kvd);
+    const fwi_forward *f = t->f;
+    const fwi_kernels *k = f->k;
+    fwi_scratch *s = f->s;
+    const int e = f->m->hp.n_embd, n = t->n;
+    act a = act_prep(t, ith, nth, in, (size_t)n_in, n_in, n, norm, needs_q8(w));
+    atomic_int *ctr = phase_counter(t, ith, q);
+    const int units = (e + 15) / 16, cu = chunk_units(units, nth);
+    int u0, u1;
+    while (grab(ctr, units, cu, &u0, &u1)) {
+        const int r0 = u0 * 16, r1 = u1 * 16 < e ? u1 * 16 : e;
+        mm_rows(k, w, s->xb, &a, n_in, n, r0, r1);
+        for (int i = 0; i < n; i++) {
+            float *xi = s->x + (size_t)i * (size_t)e + (size_t)r0;
+            k->add(xi, xi, s->xb + (size_t)i * (size_t)e + (size_t)r0, r1 - r0);
+        }
+    }
+    fwi_pool_barrier(f->pool);
+}
+
+/* ---- phase 4: hb = silu(W_gate xb) * (W_up xb), split by rows ---- */
+static void ffn_up_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L)
+{
+    const fwi_forward *f = t->f;
+    const fwi_kernels *k = f->k;
+    fwi_scratch *s = f->s;
+    const int e = f->m->hp.n_embd, ff = f->m->hp.n_ff, n = t->n;
+    act a = act_prep(t, ith, nth, s->x, (size_t)e, e, n, L->ffn_norm,
+                     needs_q8(&L->w_gate) || needs_q8(&L->w_up));
+    atomic_int *ctr = phase_counter(t, ith, q);
+    const int units = (ff + 15) / 16, cu = chunk_units(units, nth);
+    int u0, u1;
+    while (grab(ctr, units, cu, &u0, &u1)) {
+        const int r0 = u0 * 16, r1 = u1 * 16 < ff ? u1 * 16 : ff;
+        mm_rows(k, &L->w_gate, s->hb, &a, e, n, r0, r1);
+        mm_rows(k, &L->w_up, s->hb2, &a, e, n, r0, r1);
+        for (int i = 0; i < n; i++) {
+            float *g = s->hb + (size_t)i * (size_t)ff + (size_t)r0;
+            k->silu_mul(g, g, s->hb2 + (size_t)i * (size_t)ff + (size_t)r0, r1 - r0);
+        }
+    }
+    fwi_pool_barrier(f->pool);
+}
+
+static void forward_run(void *arg, int ith, int nth)
+{
+    fw_task *t = arg;
+    const fwi_forward *f = t->f;
+    const fwi_llama *m = f->m;
+    const fwi_hparams *hp = &m->hp;
+    fwi_scratch *s = f->s;
+    const int e = hp->n_embd, qd = hp->n_head * hp->head_dim;
+    int q = 0; /* phases passed (the same sequence on every thread) */
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        /* thread 0 samples the cancel flag; everyone reads it after the
+         * barrier that ends the previous layer (or the one below) */
+        if (l == 0) {
+            if (ith == 0)
+                t->stop = f->cancel && atomic_load(f->cancel);
+            fwi_pool_barrier(f->pool);
+        }
+        if (t->stop)
+            return;
+        const fwi_layer *L = &m->layers[l];
+        qkv_phase(t, ith, nth, &q, L, l);
+        att_phase(t, ith, nth, &q, l);
+        residual_phase(t, ith, nth, &q, &L->wo, s->att, qd, NULL);
+        ffn_up_phase(t, ith, nth, &q, L);
+        if (ith == 0) /* read by all after the barrier ending the layer */
+            t->stop = f->cancel && atomic_load(f->cancel);
+        residual_phase(t, ith, nth, &q, &L->w_down, s->hb, hp->n_ff, NULL);
+        if (ith == 0 && f->layers_done)
+            atomic_fetch_add(f->layers_done, 1);
+    }
+    if (t->stop)
+        return;
+
+    /* logits of the last token, or of all */
+    const int n_out = t->n - t->first;
+    act a = act_prep(t, ith, nth, s->x + (size_t)t->first * (size_t)e, (size_t)e, e, n_out,
+                     m->out_norm, needs_q8(&m->output));
+    atomic_int *ctr = phase_counter(t, ith, &q);
+    const int units = (hp->n_vocab + 15) / 16, cu = chunk_units(units, nth);
+    int u0, u1;
+    while (grab(ctr, units, cu, &u0, &u1)) {
+        const int r1 = u1 * 16 < hp->n_vocab ? u1 * 16 : hp->n_vocab;
+        mm_rows(f->k, &m->output, s->logits, &a, e, n_out, u0 * 16, r1);
     }
 }
 
@@ -205,10 +369,7 @@ fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
 {
     const fwi_llama *m = f->m;
     const fwi_hparams *hp = &m->hp;
-    const fwi_kernels *k = f->k;
     fwi_scratch *s = f->s;
-    const int e = hp->n_embd, qd = hp->n_head * hp->head_dim,
-              kvd = hp->n_head_kv * hp->head_dim;
     const int pos0 = kv->len;
 
     embed(m, tokens, n, s->x);
@@ -216,50 +377,15 @@ fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
         fwi_rope_cache(s->rope_cs + (size_t)i * (size_t)hp->n_rot, hp->n_rot,
                        (float)(pos0 + i), hp->rope_freq_base, 1.0f, NULL, 1.0f);
 
-    for (int l = 0; l < hp->n_layer; l++) {
-        if (f->cancel && atomic_load(f->cancel))
-            return FW_E_CANCELLED;
-        const fwi_layer *L = &m->layers[l];
-        /* attention */
-        for (int i = 0; i < n; i++)
-            k->rmsnorm(s->xb + (size_t)i * e, s->x + (size_t)i * e, L->attn_norm,
-                       e, hp->rms_eps);
-        mm_job qkv[3] = {{&L->wq, s->q}, {&L->wk, s->k}, {&L->wv, s->v}};
-        matmuls(f, s->xb, e, n, qkv, 3);
-        rope_task rt = {f, kv, l, pos0, n};
-        fwi_pool_run(f->pool, rope_run, &rt);
-        att_task at = {f, kv, l, pos0, n};
-        fwi_pool_run(f->pool, att_run, &at);
-        mm_job o = {&L->wo, s->xb};
-        matmuls(f, s->att, qd, n, &o, 1);
-        k->add(s->x, s->x, s->xb, n * e);
-        /* feed-forward */
-        for (int i = 0; i < n; i++)
-            k->rmsnorm(s->xb + (size_t)i * e, s->x + (size_t)i * e, L->ffn_norm,
-                       e, hp->rms_eps);
-        mm_job gu[2] = {{&L->w_gate, s->hb}, {&L->w_up, s->hb2}};
-        matmuls(f, s->xb, e, n, gu, 2);
-        k->silu_mul(s->hb, s->hb, s->hb2, n * hp->n_ff);
-        mm_job d = {&L->w_down, s->xb};
-        matmuls(f, s->hb, hp->n_ff, n, &d, 1);
-        k->add(s->x, s->x, s->xb, n * e);
-        if (f->layers_done)
-            atomic_fetch_add(f->layers_done, 1);
-    }
-    if (f->cancel && atomic_load(f->cancel))
+    fw_task t = {f, kv, n, pos0, all_logits ? 0 : n - 1, 0, {0, 0}};
+    fwi_pool_run(f->pool, forward_run, &t);
+    if (t.stop)
         return FW_E_CANCELLED;
 
-    /* logits of the last token, or of all */
-    int first = all_logits ? 0 : n - 1, n_out = n - first;
-    for (int i = 0; i < n_out; i++)
-        k->rmsnorm(s->xb + (size_t)i * e, s->x + (size_t)(first + i) * e,
-                   m->out_norm, e, hp->rms_eps);
-    mm_job out = {&m->output, s->logits};
-    matmuls(f, s->xb, e, n_out, &out, 1);
+    const int n_out = n - t.first;
     for (size_t i = 0; i < (size_t)n_out * (size_t)hp->n_vocab; i++)
         if (!isfinite(s->logits[i]))
             return FW_E_NUMERIC;
     kv->len = pos0 + n;
-    (void)kvd;
     return FW_OK;
 }

@@ -84,6 +84,12 @@ typedef struct fwi_scratch {
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
     float *rope_cs;  /* [n_batch][n_rot] */
+    /* per thread, for one-token batches (each thread prepares the input of
+     * a matrix product itself instead of waiting at a barrier) */
+    float *xbt;      /* [n_threads][xbt_stride]: rmsnorm output */
+    size_t xbt_stride;  /* floats, >= n_embd */
+    void *xqt;       /* [n_threads][xqt_stride]: a row in Q8_0 */
+    size_t xqt_stride;  /* bytes */
 } fwi_scratch;
 
 typedef struct fwi_forward {

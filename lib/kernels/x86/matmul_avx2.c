@@ -4,24 +4,20 @@
  * dispatch table after fwi_cpu_detect() reported FWI_ISA_AVX2.
  *
  * Per output element (row r, token t) the operation sequence is fixed:
- *   quantised: acc8 = fma(cvt_f32(int32 lane sums of one 32-block),
- *                         broadcast(dw * dx), acc8)   for blocks in order,
- *              out = hsum8(acc8)
+ *   quantised: per 32-block in order, the exact integer dot, then
+ *              acc = acc + (float)sumi * (dw * dx): the scalar reference's
+ *              arithmetic, so the results equal matvec_q*_c bit for bit
  *   float:     acc8 = fma(w[i..i+8), x[i..i+8), acc8) for i in steps of 8,
  *              the tail zero-padded to 8, out = hsum8(acc8)
- * The register-tiled micro-kernels (R rows x T tokens) only share loads and
- * unpacking between elements, so any tile shape, row range or token count
- * gives bit-identical results.
+ * The micro-kernels (groups of rows, tiles of rows x tokens) only share
+ * loads and unpacking between elements, so any tile shape, row range or
+ * token count gives bit-identical results.
  */
 #include <immintrin.h>
 #include <string.h>
 
 #include "../kernels.h"
 
-/* software prefetch distance for the weight stream in matvec (bytes) */
-#ifndef FWI_AVX2_PREFETCH
-#define FWI_AVX2_PREFETCH 512
-#endif
 
 static inline float hsum8(__m256 v)
 {
@@ -82,41 +78,83 @@ static void quantize_row_q8_0_avx2(void *dst, const float *x, int n)
 }
 
 /* ---------------------------------------------------------------------- */
-/* quantised weights x Q8_0 activations */
+/* quantised weights x Q8_0 activations
+ *
+ * The arithmetic of the scalar reference, lane by lane: for each output
+ * (row r, token t) and each 32-block in order
+ *     sumi = exact integer dot of the block
+ *     acc  = acc + (float)sumi * (dw * dx)        (f32 mul, mul, add; no FMA)
+ * so every output is bit-identical to matvec_q*_c / matmul_q*_c, whatever
+ * the row range, tile or token count.
+ *
+ * matvec: eight rows side by side in the eight f32 lanes of one register
+ * (a "group"); the integer block sums of the group are reduced from the
+ * multiply results by a transposing tree of unpack + add (no hadd: slow on
+ * Zen). The weights stay in the file's layout, one stream per row.
+ *   Q4_0: maddubs(q, y) with the unsigned nibbles q in [0,15] (no int16
+ *   saturation: |pair| <= 2*15*128), summed modulo 2^16 in int16; the
+ *   offset 8 * sum(y) of the block is subtracted at the end, where the
+ *   true value |sum (q-8) y| <= 32*8*127 fits int16 (activations are in
+ *   [-127, 127]). The offsets come from a table built once per call.
+ *   Q8_0: maddubs(|w|, sign(y, w)) (|pair| <= 2*128*127), madd to int32,
+ *   tree in int32.
+ * matmul: panels, see below. */
 
-#define MAXR 4
-#define MAXT 4
+#define QG_TAB 2048   /* matvec tables: blocks per chunk (12 KiB) */
+/* matvec: while a group of 8 rows is computed, its successor is prefetched
+ * (spread over the steps): rows are short (1-6 KiB), so 8 hardware streams
+ * would restart every group */
+#define QG_PF _MM_HINT_T0
 
 enum { WQ4_0, WQ8_0 };
 
-/* 16 packed bytes -> 32 unsigned nibbles in element order (low nibbles in
- * bytes 0..15, high nibbles in 16..31): one broadcast load, a per-64-bit
- * variable shift of the upper half and a mask. */
-static inline __m256i unpack_q4_0(const char *qs)
+/* 8 int32 vectors [row a: 4 partial sums | row b: 4], rows (0,1), (2,3),
+ * (4,5), (6,7) -> the 8 sums [r0 .. r7] */
+static FWI_ALWAYS_INLINE __m256i tree4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
 {
-    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)qs));
-    return _mm256_and_si256(_mm256_srlv_epi64(b, _mm256_setr_epi64x(0, 0, 4, 4)),
-                            _mm256_set1_epi8(0x0f));
+    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v0, v1),
+                                         _mm256_unpackhi_epi32(v0, v1));
+    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v2, v3),
+                                         _mm256_unpackhi_epi32(v2, v3));
+    /* halves: [r0 r2 r0 r2] [r1 r3 r1 r3], [r4 r6 ..] [r5 r7 ..] */
+    const __m256i t = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23),
+                                       _mm256_unpackhi_epi64(s01, s23));
+    /* [r0 r2 r4 r6 | r1 r3 r5 r7] */
+    return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/* Integer dot of one block as 8 int32 lanes (lane i = elements 4i..4i+3),
- * converted to f32 (exact).
- * Q4_0: maddubs(q, y) - maddubs(8, y) = sum (q - 8) y per pair (no int16
- *       saturation: |.| <= 2*15*127), y8 = maddubs(8, y) is per token.
- * Q8_0: sign trick, maddubs(|w|, sign(y, w)) (|.| <= 2*128*127). */
-static inline __m256 block_dot_q4_0(__m256i q, __m256i y, __m256i y8)
+static FWI_ALWAYS_INLINE __m256i load2x128(const char *a, const char *b)
 {
-    const __m256i p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), y8);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+    return _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)a)),
+        _mm_loadu_si128((const __m128i *)(const void *)b), 1);
 }
 
-static inline __m256 block_dot_q8_0(__m256i aw, __m256i w, __m256i y)
+static FWI_ALWAYS_INLINE __m256i bcast128(const char *p)
 {
-    const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 
-/* insert a 16-bit value into lane i (0..3); i is a compile-time constant
+/* per activation block: the offset 8 * sum(y) (Q4_0) and the scale as
+ * f32, for blocks [b0, b0 + nbc) of the row x */
+static void q_tables(int16_t *tab, float *dyt, const char *x, int b0, int nbc)
+{
+    const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nbc; b++) {
+        const char *yb = x + (size_t)(b0 + b) * sizeof(fwi_block_q8_0);
+        dyt[b] = load_f16(yb);
+        if (!tab)
+            continue;
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(yb + 2));
+        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, y), ones);
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        tab[b] = (int16_t)_mm_cvtsi128_si32(h);
+    }
+}
+
+/* insert a 16-bit value into lane i (0..7); i is a compile-time constant
  * after inlining, the switch only exists for compilers that want an
  * immediate before unrolling */
 static FWI_ALWAYS_INLINE __m128i insert16(__m128i v, int h, const int i)
@@ -125,92 +163,429 @@ static FWI_ALWAYS_INLINE __m128i insert16(__m128i v, int h, const int i)
     case 0: return _mm_insert_epi16(v, h, 0);
     case 1: return _mm_insert_epi16(v, h, 1);
     case 2: return _mm_insert_epi16(v, h, 2);
-    default: return _mm_insert_epi16(v, h, 3);
+    case 3: return _mm_insert_epi16(v, h, 3);
+    case 4: return _mm_insert_epi16(v, h, 4);
+    case 5: return _mm_insert_epi16(v, h, 5);
+    case 6: return _mm_insert_epi16(v, h, 6);
+    default: return _mm_insert_epi16(v, h, 7);
     }
 }
 
-/* R x T tile: rows r..r+R, tokens t..t+T. All loops have constant trip
- * counts after inlining and are fully unrolled. */
-static FWI_ALWAYS_INLINE void
-tile_q(const int wt, const int R, const int T, const int pf,
-       float *out, size_t os, const char *w, size_t ws,
-       const char *x, size_t xs, int nb, int r, int t)
+static FWI_ALWAYS_INLINE int32_t load_i32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static FWI_ALWAYS_INLINE int16_t load_i16(const void *p)
+{
+    int16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* the 8 row scales of block b (row pointers at the first block) */
+static FWI_ALWAYS_INLINE __m256 row_scales(const char *const *wr, size_t wo)
+{
+    __m128i h = _mm_setzero_si128();
+    FWI_UNROLL
+    for (int i = 0; i < 8; i++)
+        h = insert16(h, load_i16(wr[i] + wo), i);
+    return _mm256_cvtph_ps(h);
+}
+
+/* Q8_0 matvec, group of rows wr[0..8): blocks [0, nbc), acc in/out.
+ * A vector holds half-blocks of two rows, [row a | row b]. */
+static FWI_ALWAYS_INLINE __m256 q8_mv_group(__m256 acc, const char *const *wr, const char *x,
+                                           const float *dyt, int nbc, const char *pf,
+                                           const char *pfe)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nbc; b++) {
+        const size_t wo = (size_t)b * sizeof(fwi_block_q8_0);
+        if (pf < pfe) { /* the next group, see QG_PF: 5 lines >= 8 x 34 bytes */
+            FWI_UNROLL
+            for (int j = 0; j < 5; j++)
+                _mm_prefetch(pf + 64 * j, QG_PF);
+            pf += 320;
+        }
+        const __m256i yl = bcast128(x + wo + 2), yh = bcast128(x + wo + 18);
+        __m256i v[4];
+        FWI_UNROLL
+        for (int k = 0; k < 4; k++) {
+            const char *pa = wr[2 * k] + wo + 2, *pb = wr[2 * k + 1] + wo + 2;
+            const __m256i wl = load2x128(pa, pb), wh = load2x128(pa + 16, pb + 16);
+            const __m256i pl = _mm256_maddubs_epi16(_mm256_sign_epi8(wl, wl), _mm256_sign_epi8(yl, wl));
+            const __m256i ph = _mm256_maddubs_epi16(_mm256_sign_epi8(wh, wh), _mm256_sign_epi8(yh, wh));
+            v[k] = _mm256_add_epi32(_mm256_madd_epi16(pl, ones), _mm256_madd_epi16(ph, ones));
+        }
+        const __m256i si = tree4_i32(v[0], v[1], v[2], v[3]);
+        const __m256 d = _mm256_mul_ps(row_scales(wr, wo), _mm256_broadcast_ss(dyt + b));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(si), d));
+    }
+    return acc;
+}
+
+/* Q4_0 matvec: 8 rows, two blocks per step. A vector holds one row's
+ * block pair, [blk b | blk b+1], so the loads are plain blends and the
+ * tree yields the 16 sums of both blocks at once: [r0..r7 b | r0..r7 b+1].
+ * The float update stays per block in order (block b, then b+1). */
+
+/* 32 bytes: lower half from lo[0..16), upper half from hi16[0..16) (the upper
+ * half of a 32-byte load at hi16 - 16, which stays inside the row) */
+static FWI_ALWAYS_INLINE __m256i blend2x128(const char *lo, const char *hi16)
+{
+    return _mm256_blend_epi32(_mm256_loadu_si256((const __m256i *)(const void *)lo),
+                              _mm256_loadu_si256((const __m256i *)(const void *)(hi16 - 16)), 0xf0);
+}
+
+/* m[i] = [row i: 8 int16 partials of blk b | of blk b+1] -> [r0..r7 | r0..r7] (mod 2^16) */
+static FWI_ALWAYS_INLINE __m256i tree8_i16(const __m256i *m)
+{
+    __m256i s[4], u[2];
+    FWI_UNROLL
+    for (int k = 0; k < 4; k++)
+        s[k] = _mm256_add_epi16(_mm256_unpacklo_epi16(m[2 * k], m[2 * k + 1]),
+                                _mm256_unpackhi_epi16(m[2 * k], m[2 * k + 1]));
+    FWI_UNROLL
+    for (int k = 0; k < 2; k++)
+        u[k] = _mm256_add_epi16(_mm256_unpacklo_epi32(s[2 * k], s[2 * k + 1]),
+                                _mm256_unpackhi_epi32(s[2 * k], s[2 * k + 1]));
+    return _mm256_add_epi16(_mm256_unpacklo_epi64(u[0], u[1]), _mm256_unpackhi_epi64(u[0], u[1]));
+}
+
+/* one step of group [r, r + 8): pair = 1: blocks b, b + 1; pair = 0: block b
+ * alone (both halves of every vector hold block b, the upper is dropped) */
+static FWI_ALWAYS_INLINE __m256 q4_mv_step(const int pair, __m256 acc, const char *const *wr,
+                                          const char *x, const int16_t *tab,
+                                          const float *dyt, int b)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const size_t wo = (size_t)b * sizeof(fwi_block_q4_0), xo = (size_t)b * sizeof(fwi_block_q8_0);
+    const __m256i yl = pair ? blend2x128(x + xo + 2, x + xo + 36) : bcast128(x + xo + 2);
+    const __m256i yh = pair ? blend2x128(x + xo + 18, x + xo + 52) : bcast128(x + xo + 18);
+    __m256i m[8];
+    FWI_UNROLL
+    for (int i = 0; i < 8; i++) {
+        const __m256i v = pair ? blend2x128(wr[i] + wo + 2, wr[i] + wo + 20) : bcast128(wr[i] + wo + 2);
+        const __m256i lo = _mm256_and_si256(v, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        m[i] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, yl), _mm256_maddubs_epi16(hi, yh));
+    }
+    const __m256i s = tree8_i16(m);
+    const __m128i s0 = _mm_sub_epi16(_mm256_castsi256_si128(s), _mm_set1_epi16(tab[b]));
+    const __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(s0));
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(f0, _mm256_mul_ps(row_scales(wr, wo),
+                                                              _mm256_broadcast_ss(dyt + b))));
+    if (pair) {
+        const __m128i s1 = _mm_sub_epi16(_mm256_extracti128_si256(s, 1), _mm_set1_epi16(tab[b + 1]));
+        const __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(s1));
+        const __m256 d1 = _mm256_mul_ps(row_scales(wr, wo + sizeof(fwi_block_q4_0)),
+                                        _mm256_broadcast_ss(dyt + b + 1));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(f1, d1));
+    }
+    return acc;
+}
+
+static void matvec_q4_0_avx2(float *out, const void *wv, size_t ws, const void *xv, int n,
+                             int r0, int r1)
+{
+    const char *w = wv, *x = xv;
+    const int nb = n / FWI_QK4_0;
+    int16_t tab[QG_TAB];
+    float dyt[QG_TAB];
+    for (int b0 = 0; b0 < nb; b0 += QG_TAB) {
+        const int nbc = nb - b0 < QG_TAB ? nb - b0 : QG_TAB;
+        const char *xc = x + (size_t)b0 * sizeof(fwi_block_q8_0);
+        q_tables(tab, dyt, x, b0, nbc);
+        for (int r = r0; r < r1; r += 8) {
+            const int nr = r1 - r < 8 ? r1 - r : 8;
+            const char *wr[8];
+            for (int i = 0; i < 8; i++)
+                wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws +
+                        (size_t)b0 * sizeof(fwi_block_q4_0);
+            /* prefetch the next group's rows, spread over this group's steps */
+            const char *pf = w + (size_t)(r + 8) * ws + (size_t)b0 * sizeof(fwi_block_q4_0);
+            const char *pfe = r + 8 < r1 ? pf + (size_t)8 * (size_t)nbc * sizeof(fwi_block_q4_0) : pf;
+            __m256 acc;
+            if (b0 == 0) {
+                acc = _mm256_setzero_ps();
+            } else {
+                float buf[8] = { 0 };
+                memcpy(buf, out + r, (size_t)nr * sizeof(float));
+                acc = _mm256_loadu_ps(buf);
+            }
+            int b = 0;
+            for (; b + 2 <= nbc; b += 2) {
+                if (pf < pfe) {
+                    FWI_UNROLL
+                    for (int j = 0; j < 5; j++) /* 5 lines >= 8 rows x 36 bytes */
+                        _mm_prefetch(pf + 64 * j, QG_PF);
+                    pf += 320;
+                }
+                acc = q4_mv_step(1, acc, wr, xc, tab, dyt, b);
+            }
+            if (b < nbc)
+                acc = q4_mv_step(0, acc, wr, xc, tab, dyt, b);
+            if (nr == 8) {
+                _mm256_storeu_ps(out + r, acc);
+            } else {
+                float buf[8];
+                _mm256_storeu_ps(buf, acc);
+                memcpy(out + r, buf, (size_t)nr * sizeof(float));
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Q4_0 / Q8_0 matmul (a batch of tokens): panels.
+ *
+ * Eight weight rows are unpacked once into a small panel, in the layout of
+ * ggml's interleaved ("repacked") matrices, but only for PB blocks at a time
+ * on the stack: per block, the 8 row scales (f32) and 8 vectors V_g, where
+ * V_g holds elements 4g..4g+3 of rows 0..7 (4 bytes per row). Then for each
+ * token, a block is 8 maddubs of V_g with the broadcast activation bytes
+ * 4g..4g+3: lane i of the int32 result is the integer dot of row i, no
+ * horizontal sums at all. The panel is reused by every token of the batch.
+ *   Q4_0: V_g holds the unsigned nibbles; the 8 products per lane pair sum
+ *         in int16 (|.| <= 8 * 2*15*127), madd to int32, minus 8*sum(y).
+ *   Q8_0: V_g holds the int8 weights: maddubs(|V_g|, sign(y, V_g)), madd to
+ *         int32 per g.
+ * Then acc += (float)sum * (dw * dy) per block, as everywhere. */
+#define PB 16     /* blocks per panel (4.5 KiB) */
+#define PT 4      /* tokens per tile */
+#define PTC 64    /* tokens per table chunk (8 KiB of tables) */
+
+typedef struct qpanel_blk {
+    float d[8];      /* row scales */
+    __m256i v[8];    /* V_g */
+} qpanel_blk;
+
+/* 8 x 8 transpose of 32-bit elements: dword g of D[i] -> dword i of D[g] */
+static FWI_ALWAYS_INLINE void transpose8x32(__m256i *D)
+{
+    __m256i t[8], u[8];
+    FWI_UNROLL
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_epi32(D[2 * k], D[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_epi32(D[2 * k], D[2 * k + 1]);
+    }
+    FWI_UNROLL
+    for (int k = 0; k < 2; k++) {
+        u[4 * k + 0] = _mm256_unpacklo_epi64(t[4 * k + 0], t[4 * k + 2]);
+        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k + 0], t[4 * k + 2]);
+        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    FWI_UNROLL
+    for (int g = 0; g < 4; g++) {
+        D[g] = _mm256_permute2x128_si256(u[g], u[g + 4], 0x20);
+        D[g + 4] = _mm256_permute2x128_si256(u[g], u[g + 4], 0x31);
+    }
+}
+
+/* panel blocks [0, nbc) of rows wr[0..8) (pointers at the first block) */
+static void build_panel(const int wt, qpanel_blk *P, const char *const *wr, int nbc)
 {
     const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
-    const char *wr[MAXR];
-    (void)pf;
-    const char *xt[MAXT];
-    __m256 acc[MAXR][MAXT];
-
-    FWI_UNROLL
-    for (int i = 0; i < R; i++)
-        wr[i] = w + (size_t)(r + i) * ws;
-    FWI_UNROLL
-    for (int j = 0; j < T; j++)
-        xt[j] = x + (size_t)(t + j) * xs;
-    FWI_UNROLL
-    for (int i = 0; i < R; i++) {
+    for (int b = 0; b < nbc; b++) {
+        const size_t wo = (size_t)b * wbs;
+        __m256i D[8];
+        __m128i dh = _mm_setzero_si128();
         FWI_UNROLL
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm256_setzero_ps();
-    }
-
-    for (int b = 0; b < nb; b++) {
-        const size_t wo = (size_t)b * wbs, xo = (size_t)b * sizeof(fwi_block_q8_0);
-        __m256i yv[MAXT], y8[MAXT];
-        float dd[MAXT][4]; /* broadcast from memory: load ports, no shuffles */
-        /* row scales of this block, converted together: lanes 0..R-1 */
-        __m128i dwh = _mm_setzero_si128();
-        FWI_UNROLL
-        for (int i = 0; i < R; i++) {
-            uint16_t h;
-            memcpy(&h, wr[i] + wo, sizeof h);
-            dwh = insert16(dwh, h, i);
-        }
-        const __m128 dw = _mm_cvtph_ps(dwh);
-        FWI_UNROLL
-        for (int j = 0; j < T; j++) {
-            yv[j] = _mm256_loadu_si256((const __m256i *)(const void *)(xt[j] + xo + 2));
+        for (int i = 0; i < 8; i++) {
+            dh = insert16(dh, load_i16(wr[i] + wo), i);
             if (wt == WQ4_0)
-                y8[j] = _mm256_maddubs_epi16(_mm256_set1_epi8(8), yv[j]);
-            /* dd[j] lane i = dw_i * dy_j (the same f32 product in every tile) */
-            _mm_storeu_ps(dd[j], _mm_mul_ps(dw, _mm_set1_ps(load_f16(xt[j] + xo))));
+                D[i] = _mm256_and_si256(_mm256_srlv_epi64(bcast128(wr[i] + wo + 2), _mm256_setr_epi64x(0, 0, 4, 4)),
+                                        _mm256_set1_epi8(0x0f));
+            else
+                D[i] = _mm256_loadu_si256((const __m256i *)(const void *)(wr[i] + wo + 2));
         }
+        transpose8x32(D);
+        _mm256_storeu_ps(P[b].d, _mm256_cvtph_ps(dh));
         FWI_UNROLL
-        for (int i = 0; i < R; i++) {
-            const char *wb = wr[i] + wo;
-#if FWI_AVX2_PREFETCH > 0
-            if (pf)
-                FWI_PREFETCH(wb + FWI_AVX2_PREFETCH);
-#endif
-            __m256i q, aq = _mm256_setzero_si256();
-            if (wt == WQ4_0) {
-                q = unpack_q4_0(wb + 2);
-            } else {
-                q = _mm256_loadu_si256((const __m256i *)(const void *)(wb + 2));
-                aq = _mm256_sign_epi8(q, q);
-            }
-            FWI_UNROLL
-            for (int j = 0; j < T; j++) {
-                const __m256 f = wt == WQ4_0 ? block_dot_q4_0(q, yv[j], y8[j])
-                                             : block_dot_q8_0(aq, q, yv[j]);
-                acc[i][j] = _mm256_fmadd_ps(f, _mm256_broadcast_ss(&dd[j][i]), acc[i][j]);
-            }
-        }
-    }
-
-    FWI_UNROLL
-    for (int i = 0; i < R; i++) {
-        FWI_UNROLL
-        for (int j = 0; j < T; j++)
-            out[(size_t)(t + j) * os + (size_t)(r + i)] = hsum8(acc[i][j]);
+        for (int g = 0; g < 8; g++)
+            P[b].v[g] = D[g];
     }
 }
+
+/* per token and block: off = 8 * sum(y) (Q4_0) and dy as f32,
+ * [t * PB + b] for tokens [t0, t0 + tc) and blocks [b0, b0 + nbc) */
+static void panel_tables(const int wt, int32_t *off, float *dy, const char *x, size_t xs, int t0, int tc, int b0, int nbc)
+{
+    const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+    for (int t = 0; t < tc; t++) {
+        const char *xt = x + (size_t)(t0 + t) * xs + (size_t)b0 * sizeof(fwi_block_q8_0);
+        for (int b = 0; b < nbc; b++) {
+            const char *yb = xt + (size_t)b * sizeof(fwi_block_q8_0);
+            dy[t * PB + b] = load_f16(yb);
+            if (wt == WQ4_0) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(yb + 2));
+                const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, y), ones);
+                __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+                off[t * PB + b] = _mm_cvtsi128_si32(h);
+            }
+        }
+    }
+}
+
+/* tokens [t, t + nt) (nt <= T; the rest repeat the last, not stored) x
+ * rows [r, r + nr) of the panel; acc starts from out unless b0 == 0 */
+static FWI_ALWAYS_INLINE void panel_tile(const int wt, const int T, float *out, size_t os, const qpanel_blk *P,
+                                         const char *x, size_t xs, const int32_t *off, const float *dy,
+                                         int b0, int nbc, int r, int nr, int t, int nt, int tt)
+{
+    const char *xt[PT];
+    __m256 acc[PT];
+    FWI_UNROLL
+    for (int j = 0; j < T; j++) {
+        const int jj = j < nt ? j : nt - 1;
+        xt[j] = x + (size_t)(t + jj) * xs + (size_t)b0 * sizeof(fwi_block_q8_0) + 2;
+        if (b0 == 0) {
+            acc[j] = _mm256_setzero_ps();
+        } else if (nr == 8) {
+            acc[j] = _mm256_loadu_ps(out + (size_t)(t + jj) * os + (size_t)r);
+        } else {
+            float buf[8] = {0};
+            memcpy(buf, out + (size_t)(t + jj) * os + (size_t)r, (size_t)nr * sizeof(float));
+            acc[j] = _mm256_loadu_ps(buf);
+        }
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nbc; b++) {
+        const qpanel_blk *pb = P + b;
+        __m256i V[8];
+        FWI_UNROLL
+        for (int g = 0; g < 8; g++)
+            V[g] = wt == WQ4_0 ? pb->v[g] : _mm256_sign_epi8(pb->v[g], pb->v[g]);
+        const __m256 dw = _mm256_loadu_ps(pb->d);
+        FWI_UNROLL
+        for (int j = 0; j < T; j++) {
+            const char *yb = xt[j] + (size_t)b * sizeof(fwi_block_q8_0);
+            const int jt = tt + (j < nt ? j : nt - 1);
+            __m256i si;
+            if (wt == WQ4_0) {
+                __m256i s16 = _mm256_maddubs_epi16(V[0], _mm256_set1_epi32(load_i32(yb)));
+                FWI_UNROLL
+                for (int g = 1; g < 8; g++)
+                    s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(V[g], _mm256_set1_epi32(load_i32(yb + 4 * g))));
+                si = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(off[jt * PB + b]));
+            } else {
+                si = _mm256_setzero_si256();
+                FWI_UNROLL
+                for (int g = 0; g < 8; g++) {
+                    const __m256i p = _mm256_maddubs_epi16(V[g], _mm256_sign_epi8(_mm256_set1_epi32(load_i32(yb + 4 * g)), pb->v[g]));
+                    si = _mm256_add_epi32(si, _mm256_madd_epi16(p, ones));
+                }
+            }
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dy[jt * PB + b]));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_cvtepi32_ps(si), d));
+        }
+    }
+    FWI_UNROLL
+    for (int j = 0; j < T; j++) {
+        if (j >= nt)
+            break;
+        if (nr == 8) {
+            _mm256_storeu_ps(out + (size_t)(t + j) * os + (size_t)r, acc[j]);
+        } else {
+            float buf[8];
+            _mm256_storeu_ps(buf, acc[j]);
+            memcpy(out + (size_t)(t + j) * os + (size_t)r, buf, (size_t)nr * sizeof(float));
+        }
+    }
+}
+
+/* rows [r0, r1), all tokens; panels of PB blocks (acc kept in out between) */
+static FWI_ALWAYS_INLINE void matmul_panel(const int wt, float *out, size_t os, const void *wv, size_t ws,
+                                           const void *xv, size_t xs, int n, int r0, int r1, int n_tok)
+{
+    const char *w = wv, *x = xv;
+    const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
+    const int nb = n / 32;
+    qpanel_blk P[PB];
+    int32_t off[PTC * PB];
+    float dy[PTC * PB];
+    for (int b0 = 0; b0 < nb; b0 += PB) {
+        const int nbc = nb - b0 < PB ? nb - b0 : PB;
+        for (int t0 = 0; t0 < n_tok; t0 += PTC) {
+            const int ntc = n_tok - t0 < PTC ? n_tok - t0 : PTC;
+            panel_tables(wt, off, dy, x, xs, t0, ntc, b0, nbc);
+            for (int r = r0; r < r1; r += 8) {
+                const int nr = r1 - r < 8 ? r1 - r : 8;
+                const char *wr[8];
+                for (int i = 0; i < 8; i++)
+                    wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws + (size_t)b0 * wbs;
+                build_panel(wt, P, wr, nbc);
+                int t = t0;
+                for (; t + PT <= t0 + ntc; t += PT)
+                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, b0, nbc, r, nr, t, PT, t - t0);
+                if (t < t0 + ntc)
+                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, b0, nbc, r, nr, t, t0 + ntc - t, t - t0);
+            }
+        }
+    }
+}
+
+
+static void matvec_q8_0_avx2(float *out, const void *wv, size_t ws, const void *xv, int n,
+                             int r0, int r1)
+{
+    const char *w = wv, *x = xv;
+    const int nb = n / FWI_QK8_0;
+    const size_t wbs = sizeof(fwi_block_q8_0);
+    float dyt[QG_TAB];
+    for (int b0 = 0; b0 < nb; b0 += QG_TAB) {
+        const int nbc = nb - b0 < QG_TAB ? nb - b0 : QG_TAB;
+        q_tables(NULL, dyt, x, b0, nbc);
+        for (int r = r0; r < r1; r += 8) {
+            const int nr = r1 - r < 8 ? r1 - r : 8;
+            const char *wr[8];
+            for (int i = 0; i < 8; i++)
+                wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws + (size_t)b0 * wbs;
+            const char *pf = w + (size_t)(r + 8) * ws + (size_t)b0 * wbs;
+            const char *pfe = r + 8 < r1 ? pf + (size_t)8 * (size_t)nbc * wbs : pf;
+            float buf[8] = { 0 };
+            if (b0 > 0)
+                memcpy(buf, out + r, (size_t)nr * sizeof(float));
+            const __m256 acc = q8_mv_group(_mm256_loadu_ps(buf), wr,
+                                           x + (size_t)b0 * sizeof(fwi_block_q8_0), dyt, nbc,
+                                           pf, pfe);
+            _mm256_storeu_ps(buf, acc);
+            memcpy(out + r, buf, (size_t)nr * sizeof(float));
+        }
+    }
+}
+
+/* fewer tokens than a panel tile: one matvec per token (the same bits) */
+#define DEFINE_Q_MATMUL(name, wt)                                                \
+    static void matmul_##name##_avx2(float *out, size_t os, const void *w,       \
+                                     size_t ws, const void *x, size_t xs,        \
+                                     int n, int r0, int r1, int n_tok)           \
+    {                                                                            \
+        if (n_tok < PT) {                                                        \
+            for (int t = 0; t < n_tok; t++)                                      \
+                matvec_##name##_avx2(out + (size_t)t * os, w, ws,                \
+                                     (const char *)x + (size_t)t * xs, n, r0, r1); \
+            return;                                                              \
+        }                                                                        \
+        matmul_panel(wt, out, os, w, ws, x, xs, n, r0, r1, n_tok);               \
+    }
+
+DEFINE_Q_MATMUL(q4_0, WQ4_0)
+DEFINE_Q_MATMUL(q8_0, WQ8_0)
 
 /* ---------------------------------------------------------------------- */
 /* float weights (f32 / f16 / bf16) x f32 activations */
 
 enum { WF32, WF16, WBF16 };
+
+#define MAXR 4
+#define MAXT 4
 
 static FWI_ALWAYS_INLINE __m256 load_w8(const int wt, const char *p)
 {
@@ -229,7 +604,11 @@ tile_f(const int wt, const int R, const int T, const int pf,
 {
     const size_t es = wt == WF32 ? 4 : 2;
     const char *wr[MAXR];
-    (void)pf;
+    /* matvec prefetch: pf == 1 (short rows, a next group of R rows exists):
+     * prefetch that group, spread over the steps (the hardware streams
+     * would restart every group); pf == 2 (long rows): 512 bytes ahead in
+     * each row */
+    const char *pfp = w + (size_t)(r + R) * ws;
     const float *xt[MAXT];
     __m256 acc[MAXR][MAXT];
 
@@ -251,14 +630,17 @@ tile_f(const int wt, const int R, const int T, const int pf,
     int k = 0;
     for (; k + 8 <= n; k += 8) {
         __m256 wv[MAXR];
+        if (pf == 1) {
+            FWI_UNROLL
+            for (int j = 0; j < (R * 8 * (int)es + 63) / 64; j++)
+                _mm_prefetch(pfp + 64 * j, _MM_HINT_T0);
+            pfp += 64 * ((R * 8 * es + 63) / 64);
+        }
         FWI_UNROLL
         for (int i = 0; i < R; i++) {
-            const char *p = wr[i] + (size_t)k * es;
-#if FWI_AVX2_PREFETCH > 0
-            if (pf)
-                FWI_PREFETCH(p + FWI_AVX2_PREFETCH);
-#endif
-            wv[i] = load_w8(wt, p);
+            if (pf == 2)
+                _mm_prefetch(wr[i] + (size_t)k * es + 512, _MM_HINT_T0);
+            wv[i] = load_w8(wt, wr[i] + (size_t)k * es);
         }
         FWI_UNROLL
         for (int j = 0; j < T; j++) {
@@ -302,12 +684,6 @@ tile_f(const int wt, const int R, const int T, const int pf,
 #define MV_R 4 /* rows per matvec pass */
 
 /* matmul tile shapes (rows x tokens), <= MAXR x MAXT (= 4 x 4) */
-#ifndef QR
-#define QR 4
-#endif
-#ifndef QT
-#define QT 4
-#endif
 #ifndef FR
 #define FR 3
 #endif
@@ -337,8 +713,10 @@ tile_f(const int wt, const int R, const int T, const int pf,
         const size_t os = 0, xs = 0;                                             \
         const int nk = (NK), t = 0;                                              \
         int r = r0;                                                              \
+        const int pf = ws * MV_R > 16384 ? 2 : 1;                                \
         for (; r + MV_R <= r1; r += MV_R)                                        \
-            fn(wt, MV_R, 1, 1, out, os, w, ws, x, xs, nk, r, t);                 \
+            fn(wt, MV_R, 1, pf == 2 || r + 2 * MV_R <= r1 ? pf : 0, out, os, w, ws, \
+               x, xs, nk, r, t);                                                 \
         for (; r < r1; r++)                                                      \
             fn(wt, 1, 1, 1, out, os, w, ws, x, xs, nk, r, t);                    \
     }                                                                            \
@@ -360,8 +738,6 @@ tile_f(const int wt, const int R, const int T, const int pf,
         }                                                                        \
     }
 
-DEFINE_DRIVERS(q4_0, tile_q, WQ4_0, n / FWI_QK4_0, QR, QT)
-DEFINE_DRIVERS(q8_0, tile_q, WQ8_0, n / FWI_QK8_0, QR, QT)
 DEFINE_DRIVERS(f32, tile_f, WF32, n, FR, FT)
 DEFINE_DRIVERS(f16, tile_f, WF16, n, FR, FT)
 DEFINE_DRIVERS(bf16, tile_f, WBF16, n, FR, FT)
