@@ -1,7 +1,8 @@
 /* fuzz_tokenizer.c - libFuzzer target: arbitrary bytes through the SPM and
- * the byte-level BPE tokenizer (small vocabularies built with the project's
- * GGUF writer), with and without special-token parsing, then back through
- * the detokenizer and the streaming detokenizer. */
+ * the byte-level BPE tokenizer with every pre-tokenizer family (small
+ * vocabularies built with the project's GGUF writer), with and without
+ * special-token parsing, then back through the detokenizer and the
+ * streaming detokenizer. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,8 +14,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static fw_model *spm, *bpe;
-static uint8_t *spm_img, *bpe_img;
+/* every pre-tokenizer family llama.cpp ships vectors for, and the ones
+ * tested against Python only */
+static const char *const pres[] = {
+    "llama-bpe", "gpt-2", "qwen2", "deepseek-llm", "deepseek-coder", "falcon",
+    "starcoder", "refact", "mpt", "command-r", "smollm", "phi-2", "gpt-4o",
+};
+#define N_PRE (sizeof pres / sizeof pres[0])
+static fw_model *spm, *bpe[N_PRE];
+static uint8_t *spm_img, *bpe_img[N_PRE];
 
 static fw_model *load(gw *w, uint8_t **img)
 {
@@ -75,14 +83,16 @@ static void build(void)
     for (int i = 0; i < 6; i++)
         btoks[m] = extra[i], btypes[m++] = i == 4 ? 3 : i == 5 ? 4 : 1;
     const char *merges[] = {"h e", "l l", "he ll", "\xc4\xa0 h"};
-    w = gw_new(3, 32);
-    gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
-    gw_kv_str(w, "tokenizer.ggml.pre", "llama-bpe");
-    gw_kv_arr_str(w, "tokenizer.ggml.tokens", (uint64_t)m, btoks);
-    gw_kv_arr(w, "tokenizer.ggml.token_type", 5, (uint64_t)m, btypes);
-    gw_kv_arr_str(w, "tokenizer.ggml.merges", 4, merges);
-    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", 260);
-    bpe = load(w, &bpe_img);
+    for (size_t k = 0; k < N_PRE; k++) {
+        w = gw_new(3, 32);
+        gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
+        gw_kv_str(w, "tokenizer.ggml.pre", pres[k]);
+        gw_kv_arr_str(w, "tokenizer.ggml.tokens", (uint64_t)m, btoks);
+        gw_kv_arr(w, "tokenizer.ggml.token_type", 5, (uint64_t)m, btypes);
+        gw_kv_arr_str(w, "tokenizer.ggml.merges", 4, merges);
+        gw_kv_u32(w, "tokenizer.ggml.eos_token_id", 260);
+        bpe[k] = load(w, &bpe_img[k]);
+    }
 }
 
 static void run(fw_model *m, const uint8_t *data, size_t size, uint32_t flags)
@@ -117,9 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!spm)
         build();
+    /* SPM always; one pre-tokenizer per input, chosen by its first byte */
+    fw_model *b = bpe[size ? data[0] % N_PRE : 0];
     for (uint32_t flags = 0; flags < 4; flags++) {
         run(spm, data, size, flags);
-        run(bpe, data, size, flags);
+        run(b, data, size, flags);
     }
     return 0;
 }
