@@ -145,6 +145,20 @@ typedef struct fwi_kernels {
     /* row conversions (round to nearest even; bit-exact on every ISA) */
     void (*cvt_f32_to_f16)(fwi_f16 *dst, const float *src, int n);
     void (*cvt_f16_to_f32)(float *dst, const fwi_f16 *src, int n);
+    /* The value half of ggml's flash attention for one query: from the
+     * scores s[0..n_kv) and the f16 values V[j] (v_stride halves apart),
+     *   M = -inf, S = 0, acc[0..d) = 0 (f16)
+     *   for j ascending:
+     *     if s[j] > M: ms = expf(M - s[j]), M = s[j], w = 1,
+     *                  acc = f16(f32(acc) * ms)          (vec_scale_f16)
+     *     else:        ms = 1, w = expf(s[j] - M)
+     *     acc = f16(fma(f32(V[j]), w, f32(acc)));  S = S * ms + w
+     *   y = f32(acc) * (1 / S)
+     * i.e. exactly vec_scale_f16 / vec_mad_f16 / cvt_f16_to_f32 / scale in
+     * that order, fused (the accumulator stays in registers). expf is
+     * libm's. s is overwritten (scratch). Bit-exact on every ISA. */
+    void (*attn_values_online_f16)(float *y, float *s, const fwi_f16 *v,
+                                   size_t v_stride, int n_kv, int d);
 } fwi_kernels;
 
 /* Fill *k for min(level, fwi_cpu_detect()). Never fails: at worst the
@@ -158,6 +172,12 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level);
  * freq_factors may be NULL. */
 void fwi_rope_cache(float *cs, int n_rot, float pos, float freq_base,
                     float freq_scale, const float *freq_factors, float mscale);
+
+/* Pass 1 of attn_values_online_f16 (one scalar implementation for every
+ * ISA): the online softmax over s[0..n_kv), leaving in s[j] either w_j
+ * (sign bit clear) or -ms_j (sign bit set: a step that raised the maximum,
+ * where w_j = 1); returns 1 / S. */
+float fwi_attn_online_weights(float *s, int n_kv);
 
 /* ---- per-file installers (internal to lib/kernels) ---- */
 void fwi_matmul_init_c(fwi_kernels *k);

@@ -59,12 +59,13 @@ static atomic_int *phase_counter(fw_task *t, int ith, int *q)
     return &t->next[p & 1];
 }
 
-/* chunks of `units` work units: about 8 per thread (1 thread: one chunk) */
+/* chunks of `units` work units: about 4 per thread (1 thread: one chunk;
+ * smaller chunks cost bandwidth: every chunk restarts the row streams) */
 static int chunk_units(int units, int nth)
 {
     if (nth == 1)
         return units > 0 ? units : 1;
-    int c = (units + 8 * nth - 1) / (8 * nth);
+    int c = (units + 4 * nth - 1) / (4 * nth);
     return c > 0 ? c : 1;
 }
 
@@ -238,24 +239,8 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
         k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
         k->cvt_f16_to_f32(qr, acc, hd);
         k->attn_scores_f16(sc, qr, kc, (size_t)kvd, n_kv, hd, scale);
-        memset(acc, 0, (size_t)hd * sizeof *acc);
-        float M = -INFINITY, S = 0.0f;
-        for (int j = 0; j < n_kv; j++) {
-            float ms = 1.0f, w = 1.0f;
-            if (sc[j] > M) {
-                float m_old = M;
-                M = sc[j];
-                ms = expf(m_old - M);
-                k->vec_scale_f16(acc, ms, hd);
-            } else {
-                w = expf(sc[j] - M);
-            }
-            k->vec_mad_f16(acc, vc + (size_t)j * (size_t)kvd, w, hd);
-            S = S * ms + w;
-        }
         float *y = s->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-        k->cvt_f16_to_f32(y, acc, hd);
-        k->scale(y, y, 1.0f / S, hd);
+        k->attn_values_online_f16(y, sc, vc, (size_t)kvd, n_kv, hd);
     }
     fwi_pool_barrier(f->pool);
 }

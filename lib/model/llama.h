@@ -78,8 +78,7 @@ struct fwi_pool;
 typedef struct fwi_scratch {
     int32_t n_batch, n_ctx, n_threads;
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits;
-    void *xq;        /* activation rows in Q8_0 */
-    size_t xq_stride;
+    void *xq;        /* activation rows in Q8_0 (row_size(Q8_0, n) apart) */
     float *scores;   /* [n_threads][n_ctx] */
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */

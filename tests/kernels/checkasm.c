@@ -1008,6 +1008,61 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
             }
         }
     }
+    if (CHANGED(attn_values_online_f16)) {
+        /* fused online softmax + f16 value sum: exact vs the scalar twin,
+         * and the twin exact vs the unfused kernels it replaces */
+        static const int ds[] = { 1, 5, 8, 13, 16, 40, 48, 64, 72, 80, 128, 136 };
+        static const int nkvs[] = { 1, 2, 3, 7, 16, 37, 130 };
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+            for (size_t ni = 0; ni < sizeof nkvs / sizeof nkvs[0]; ni++) {
+                const int d = ds[di], n_kv = nkvs[ni];
+                const size_t stride = (size_t)d + (rnd32() % 4);
+                fwi_f16 *v = xmalloc((stride * (size_t)n_kv + 1) * 2);
+                float *tmp = xmalloc(stride * (size_t)n_kv * sizeof(float));
+                fill_f32(tmp, stride * (size_t)n_kv, 2.0f);
+                fwi_convert_row_f32_to_f16(tmp, v + 1, (int)(stride * (size_t)n_kv));
+                float *s0 = xmalloc((size_t)n_kv * sizeof(float));
+                float *s1 = xmalloc((size_t)n_kv * sizeof(float));
+                fill_f32(s0, (size_t)n_kv, 4.0f);
+                for (int j = 1; j < n_kv; j += 5) /* rising maxima: rescale steps */
+                    s0[j] = s0[j - 1] + 0.25f * (float)(rnd32() % 8);
+                float *yr = xmalloc((size_t)(d + 1) * sizeof(float));
+                float *yc2 = xmalloc((size_t)(d + 1) * sizeof(float));
+                float *ys2 = xmalloc((size_t)(d + 1) * sizeof(float));
+                fwi_f16 *acc = xmalloc((size_t)d * 2);
+                /* reference: the unfused sequence (scalar kernels) */
+                memset(acc, 0, (size_t)d * 2);
+                float M = -INFINITY, S = 0.0f;
+                for (int j = 0; j < n_kv; j++) {
+                    float ms = 1.0f, wj = 1.0f;
+                    if (s0[j] > M) {
+                        const float m_old = M;
+                        M = s0[j];
+                        ms = expf(m_old - M);
+                        kc->vec_scale_f16(acc, ms, d);
+                    } else {
+                        wj = expf(s0[j] - M);
+                    }
+                    kc->vec_mad_f16(acc, v + 1 + (size_t)j * stride, wj, d);
+                    const float sm = S * ms;
+                    S = sm + wj;
+                }
+                kc->cvt_f16_to_f32(yr + 1, acc, d);
+                kc->scale(yr + 1, yr + 1, 1.0f / S, d);
+                snprintf(ctx, sizeof ctx, "d=%d n_kv=%d stride=%zu", d, n_kv, stride);
+                memcpy(s1, s0, (size_t)n_kv * sizeof(float));
+                kc->attn_values_online_f16(yc2 + 1, s1, v + 1, stride, n_kv, d);
+                if (cmp_exact("attn_values_online_f16 (scalar vs unfused)", "scalar", yc2 + 1,
+                              yr + 1, d, ctx)) {
+                    memcpy(s1, s0, (size_t)n_kv * sizeof(float));
+                    k->attn_values_online_f16(ys2 + 1, s1, v + 1, stride, n_kv, d);
+                    cmp_exact("attn_values_online_f16", isa, ys2 + 1, yc2 + 1, d, ctx);
+                }
+                free(v); free(tmp); free(s0); free(s1); free(yr); free(yc2); free(ys2);
+                free(acc);
+            }
+        }
+    }
 #undef CHANGED
     free(a); free(b); free(w); free(yc); free(ys);
 }

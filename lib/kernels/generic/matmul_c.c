@@ -10,6 +10,8 @@
  * Each output element is produced by one call of a row-dot helper, so the
  * result never depends on row ranges or token counts.
  */
+#include <math.h>
+
 #include "../kernels.h"
 
 /* Activation quantisation as ggml's SIMD CPU kernels do it (what llama.cpp
@@ -137,6 +139,50 @@ DEFINE_MATVEC_MATMUL(f32, float, float, dot_f32_f32, 1)
 DEFINE_MATVEC_MATMUL(f16, fwi_f16, float, dot_f16_f32, 1)
 DEFINE_MATVEC_MATMUL(bf16, fwi_bf16, float, dot_bf16_f32, 1)
 
+/* ---- attention (scalar twin of the fused online-softmax value sum) ---- */
+
+/* Pass 1 of attn_values_online_f16, shared by every ISA (scalar, compiled
+ * here without FMA): see kernels.h. */
+float fwi_attn_online_weights(float *s, int n_kv)
+{
+    float M = -INFINITY, S = 0.0f;
+    for (int j = 0; j < n_kv; j++) {
+        float ms = 1.0f, w = 1.0f;
+        if (s[j] > M) {
+            const float m_old = M;
+            M = s[j];
+            ms = expf(m_old - M);
+            s[j] = -ms;
+        } else {
+            w = expf(s[j] - M);
+            s[j] = w;
+        }
+        S = S * ms + w;
+    }
+    return 1.0f / S;
+}
+
+static void attn_values_online_f16_c(float *y, float *s, const fwi_f16 *v, size_t v_stride,
+                                     int n_kv, int d)
+{
+    const float inv = fwi_attn_online_weights(s, n_kv);
+    for (int i = 0; i < d; i++)
+        y[i] = 0.0f;
+    for (int j = 0; j < n_kv; j++) {
+        float w = s[j];
+        const fwi_f16 *vj = v + (size_t)j * v_stride;
+        if (signbit(w)) {
+            for (int i = 0; i < d; i++)
+                y[i] = fwi_fp16_to_fp32(fwi_fp32_to_fp16(y[i] * -w));
+            w = 1.0f;
+        }
+        for (int i = 0; i < d; i++)
+            y[i] = fwi_fp16_to_fp32(fwi_fp32_to_fp16(fmaf(fwi_fp16_to_fp32(vj[i]), w, y[i])));
+    }
+    for (int i = 0; i < d; i++)
+        y[i] = y[i] * inv;
+}
+
 void fwi_matmul_init_c(fwi_kernels *k)
 {
     k->quantize_row[FWI_TYPE_Q8_0] = quantize_row_q8_0_c;
@@ -152,4 +198,6 @@ void fwi_matmul_init_c(fwi_kernels *k)
     k->matmul[FWI_TYPE_BF16] = matmul_bf16_c;
     k->matmul[FWI_TYPE_Q4_0] = matmul_q4_0_c;
     k->matmul[FWI_TYPE_Q8_0] = matmul_q8_0_c;
+
+    k->attn_values_online_f16 = attn_values_online_f16_c;
 }

@@ -15,6 +15,7 @@
  */
 #include <immintrin.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "../kernels.h"
 
@@ -356,7 +357,7 @@ static void matvec_q4_0_avx2(float *out, const void *wv, size_t ws, const void *
  * Then acc += (float)sum * (dw * dy) per block, as everywhere. */
 #define PB 16     /* blocks per panel (4.5 KiB) */
 #define PT 4      /* tokens per tile */
-#define PTC 64    /* tokens per table chunk (8 KiB of tables) */
+#define PTC 128   /* tokens per table chunk (16 KiB of tables) */
 
 typedef struct qpanel_blk {
     float d[8];      /* row scales */
@@ -713,7 +714,8 @@ tile_f(const int wt, const int R, const int T, const int pf,
         const size_t os = 0, xs = 0;                                             \
         const int nk = (NK), t = 0;                                              \
         int r = r0;                                                              \
-        const int pf = ws * MV_R > 16384 ? 2 : 1;                                \
+        static int fm = -1; if (fm < 0) { const char *e = getenv("FPF"); fm = e ? atoi(e) : 0; } \
+        const int pf = fm == 0 ? (ws * MV_R > 16384 ? 2 : 1) : fm == 1 ? 1 : fm == 2 ? 2 : 3; \
         for (; r + MV_R <= r1; r += MV_R)                                        \
             fn(wt, MV_R, 1, pf == 2 || r + 2 * MV_R <= r1 ? pf : 0, out, os, w, ws, \
                x, xs, nk, r, t);                                                 \

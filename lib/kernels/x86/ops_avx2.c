@@ -352,6 +352,92 @@ static void vec_scale_f16_avx2(fwi_f16 *y, float s, int n)
         y[i] = fwi_fp32_to_fp16(fwi_fp16_to_fp32(y[i]) * s);
 }
 
+/* f16 rounding of 8 floats, kept as f32 */
+static inline __m256 round_h8(__m256 x)
+{
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+}
+
+/* kernels.h: the accumulator of up to 64 dims at a time in registers, as
+ * f32 values that are exact f16 numbers (the same as storing f16). For
+ * d <= 64 the softmax runs in the same loop (its scalar expf overlaps the
+ * vector work); wider heads take the weights of the shared pass 1 first. */
+static void attn_values_online_f16_avx2(float *y, float *s, const fwi_f16 *v, size_t v_stride,
+                                        int n_kv, int d)
+{
+    if (d % 8 == 0 && d <= 64) {
+        const int nv = d / 8;
+        __m256 acc[8];
+        for (int k = 0; k < 8; k++)
+            acc[k] = _mm256_setzero_ps();
+        float M = -INFINITY, S = 0.0f;
+        for (int j = 0; j < n_kv; j++) {
+            const fwi_f16 *vj = v + (size_t)j * v_stride;
+            float ms = 1.0f, w = 1.0f;
+            if (s[j] > M) { /* the scalar sequence of fwi_attn_online_weights */
+                const float m_old = M;
+                M = s[j];
+                ms = expf(m_old - M);
+                const __m256 msv = _mm256_set1_ps(ms);
+                for (int k = 0; k < nv; k++)
+                    acc[k] = round_h8(_mm256_mul_ps(acc[k], msv));
+            } else {
+                w = expf(s[j] - M);
+            }
+            const float sm = S * ms; /* two statements: never contracted */
+            S = sm + w;
+            const __m256 wv = _mm256_set1_ps(w);
+            for (int k = 0; k < nv; k++)
+                acc[k] = round_h8(_mm256_fmadd_ps(load_h8(vj + 8 * k), wv, acc[k]));
+        }
+        const __m256 iv = _mm256_set1_ps(1.0f / S);
+        for (int k = 0; k < nv; k++)
+            _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(acc[k], iv));
+        return;
+    }
+    const float inv = fwi_attn_online_weights(s, n_kv);
+    const int d8 = d & ~7;
+    for (int i0 = 0; i0 < d8; i0 += 64) {
+        const int nv = (d8 - i0) / 8 < 8 ? (d8 - i0) / 8 : 8;
+        __m256 acc[8];
+        for (int k = 0; k < 8; k++)
+            acc[k] = _mm256_setzero_ps();
+        const fwi_f16 *vj = v + i0;
+        for (int j = 0; j < n_kv; j++, vj += v_stride) {
+            float w = s[j];
+            if (signbit(w)) {
+                const __m256 ms = _mm256_set1_ps(-w);
+                for (int k = 0; k < nv; k++)
+                    acc[k] = round_h8(_mm256_mul_ps(acc[k], ms));
+                w = 1.0f;
+            }
+            const __m256 wv = _mm256_set1_ps(w);
+            for (int k = 0; k < nv; k++)
+                acc[k] = round_h8(_mm256_fmadd_ps(load_h8(vj + 8 * k), wv, acc[k]));
+        }
+        const __m256 iv = _mm256_set1_ps(inv);
+        for (int k = 0; k < nv; k++)
+            _mm256_storeu_ps(y + i0 + 8 * k, _mm256_mul_ps(acc[k], iv));
+    }
+    if (d8 < d) { /* tail dims, scalar (the same operations) */
+        for (int i = d8; i < d; i++)
+            y[i] = 0.0f;
+        for (int j = 0; j < n_kv; j++) {
+            float w = s[j];
+            const fwi_f16 *vj = v + (size_t)j * v_stride;
+            if (signbit(w)) {
+                for (int i = d8; i < d; i++)
+                    y[i] = fwi_fp16_to_fp32(fwi_fp32_to_fp16(y[i] * -w));
+                w = 1.0f;
+            }
+            for (int i = d8; i < d; i++)
+                y[i] = fwi_fp16_to_fp32(fwi_fp32_to_fp16(fmaf(fwi_fp16_to_fp32(vj[i]), w, y[i])));
+        }
+        for (int i = d8; i < d; i++)
+            y[i] = y[i] * inv;
+    }
+}
+
 static void cvt_f32_to_f16_avx2(fwi_f16 *dst, const float *src, int n)
 {
     int i = 0;
@@ -386,4 +472,5 @@ void fwi_ops_init_avx2(fwi_kernels *k)
     k->vec_mad_f16 = vec_mad_f16_avx2;
     k->vec_scale_f16 = vec_scale_f16_avx2;
     k->cvt_f16_to_f32 = cvt_f16_to_f32_avx2;
+    k->attn_values_online_f16 = attn_values_online_f16_avx2;
 }
