@@ -15,7 +15,6 @@
  */
 #include <immintrin.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "../kernels.h"
 
@@ -714,8 +713,7 @@ tile_f(const int wt, const int R, const int T, const int pf,
         const size_t os = 0, xs = 0;                                             \
         const int nk = (NK), t = 0;                                              \
         int r = r0;                                                              \
-        static int fm = -1; if (fm < 0) { const char *e = getenv("FPF"); fm = e ? atoi(e) : 0; } \
-        const int pf = fm == 0 ? (ws * MV_R > 16384 ? 2 : 1) : fm == 1 ? 1 : fm == 2 ? 2 : 3; \
+        const int pf = ws * MV_R > 16384 ? 2 : 1;                                \
         for (; r + MV_R <= r1; r += MV_R)                                        \
             fn(wt, MV_R, 1, pf == 2 || r + 2 * MV_R <= r1 ? pf : 0, out, os, w, ws, \
                x, xs, nk, r, t);                                                 \
