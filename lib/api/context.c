@@ -78,19 +78,22 @@ static void scratch_free(fwi_scratch *s)
     fwi_free(s->hb);
     fwi_free(s->hb2);
     fwi_free(s->logits);
-    fwi_free(s->xq);
+    for (int j = 0; j < FWI_AQ_COUNT; j++) {
+        fwi_free(s->xq[j]);
+        fwi_free(s->xqt[j]);
+    }
     fwi_free(s->scores);
     fwi_free(s->att_q);
     fwi_free(s->att_acc);
     fwi_free(s->rope_cs);
     fwi_free(s->xbt);
-    fwi_free(s->xqt);
     memset(s, 0, sizeof *s);
 }
 
-static int scratch_alloc(fwi_scratch *s, const fwi_hparams *hp, int n_batch,
+static int scratch_alloc(fwi_scratch *s, const fwi_llama *m, int n_batch,
                          int n_ctx, int n_threads)
 {
+    const fwi_hparams *hp = &m->hp;
     size_t b = (size_t)n_batch;
     size_t qd = (size_t)hp->n_head * (size_t)hp->head_dim;
     size_t kvd = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
@@ -109,7 +112,18 @@ static int scratch_alloc(fwi_scratch *s, const fwi_hparams *hp, int n_batch,
     s->hb = fwi_malloc_array(b * (size_t)hp->n_ff, sizeof(float));
     s->hb2 = fwi_malloc_array(b * (size_t)hp->n_ff, sizeof(float));
     s->logits = fwi_malloc_array(b * (size_t)hp->n_vocab, sizeof(float));
-    s->xq = fwi_malloc_array(b, fwi_row_size(FWI_TYPE_Q8_0, (int64_t)((wide + 31) / 32 * 32)));
+    /* quantised activation rows, for the formats the weights use (the
+     * row length rounded up to the largest block, 256) */
+    int xq_ok = 1;
+    for (int j = 0; j < FWI_AQ_COUNT; j++) {
+        if (!(m->act_formats >> j & 1))
+            continue;
+        const size_t rs = fwi_row_size(fwi_aq_type(j), (int64_t)((wide + 255) / 256 * 256));
+        s->xq[j] = fwi_malloc_array(b, rs);
+        s->xqt_stride[j] = (rs + 63) / 64 * 64;
+        s->xqt[j] = fwi_malloc_array((size_t)n_threads, s->xqt_stride[j]);
+        xq_ok &= s->xq[j] && s->xqt[j];
+    }
     s->scores = fwi_malloc_array((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     s->rope_cs = fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float));
     s->att_q = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(float));
@@ -117,11 +131,9 @@ static int scratch_alloc(fwi_scratch *s, const fwi_hparams *hp, int n_batch,
     /* per-thread rows, 64-byte apart (no false sharing) */
     s->xbt_stride = ((size_t)hp->n_embd + 15) / 16 * 16;
     s->xbt = fwi_malloc_array((size_t)n_threads * s->xbt_stride, sizeof(float));
-    s->xqt_stride = (fwi_row_size(FWI_TYPE_Q8_0, (int64_t)((wide + 31) / 32 * 32)) + 63) / 64 * 64;
-    s->xqt = fwi_malloc_array((size_t)n_threads, s->xqt_stride);
     return s->x && s->xb && s->q && s->k && s->v && s->att && s->hb && s->hb2 &&
-                   s->logits && s->xq && s->scores && s->rope_cs && s->att_q &&
-                   s->att_acc && s->xbt && s->xqt
+                   s->logits && xq_ok && s->scores && s->rope_cs && s->att_q &&
+                   s->att_acc && s->xbt
                ? 0 : -1;
 }
 
@@ -212,7 +224,7 @@ FW_API fw_status fw_context_new(const fw_model *model,
     c->seqs = fwi_calloc(n_seq, sizeof *c->seqs);
     c->pool = fwi_pool_new((int)n_threads);
     if (!c->seqs || !c->pool ||
-        scratch_alloc(&c->s, hp, (int)n_batch, (int)n_ctx, (int)n_threads)) {
+        scratch_alloc(&c->s, model->llama, (int)n_batch, (int)n_ctx, (int)n_threads)) {
         fw_context_free(c);
         return fwi_fail(NULL, FW_E_NOMEM,
                         "out of memory creating a context (n_ctx %u, n_batch "

@@ -130,6 +130,11 @@ static const fwi_type_traits type_traits[FWI_TYPE_COUNT] = {
                         fwi_dequantize_row_q4_0, fwi_quantize_row_q4_0_ref },
     [FWI_TYPE_Q8_0] = { "q8_0", FWI_QK8_0, sizeof(fwi_block_q8_0), FWI_TYPE_Q8_0,
                         fwi_dequantize_row_q8_0, fwi_quantize_row_q8_0_ref },
+    /* activation-only formats: no row conversions (never a weight) */
+    [FWI_TYPE_Q8_1] = { "q8_1", FWI_QK8_1, sizeof(fwi_block_q8_1), FWI_TYPE_Q8_1,
+                        NULL, NULL },
+    [FWI_TYPE_Q8_K] = { "q8_K", FWI_QK_K, sizeof(fwi_block_q8_K), FWI_TYPE_Q8_K,
+                        NULL, NULL },
     [FWI_TYPE_BF16] = { "bf16", 1, sizeof(fwi_bf16), FWI_TYPE_F32,
                         fwi_convert_row_bf16_to_f32, fwi_convert_row_f32_to_bf16 },
 };

@@ -85,37 +85,45 @@ static int grab(atomic_int *ctr, int units, int cu, int *u0, int *u1)
 typedef struct act {
     const float *xf;   /* f32 rows (n floats each, row stride xf_stride) */
     size_t xf_stride;  /* in floats */
-    const void *xq;    /* the same rows in Q8_0 (NULL when not needed) */
-    size_t xq_stride;  /* in bytes */
+    /* the same rows quantised, per activation format (FWI_AQ_*; NULL when
+     * not needed) */
+    const void *xq[FWI_AQ_COUNT];
+    size_t xq_stride[FWI_AQ_COUNT]; /* in bytes */
 } act;
 
 /* Input rows src[0..n_tok) (stride `stride` floats, n columns), optionally
- * rms-normalised with weight `norm`, optionally quantised to Q8_0.
+ * rms-normalised with weight `norm`, quantised to each activation format
+ * in the mask `need` (bits FWI_AQ_*).
  * One token: every thread makes its own copy (no barrier). Otherwise the
  * threads split the rows into the shared buffers, then a barrier. */
 static act act_prep(const fw_task *t, int ith, int nth, const float *src,
-                    size_t stride, int n, int n_tok, const float *norm, int need_q)
+                    size_t stride, int n, int n_tok, const float *norm, unsigned need)
 {
     const fwi_forward *f = t->f;
     const fwi_kernels *k = f->k;
     fwi_scratch *s = f->s;
     const float eps = f->m->hp.rms_eps;
-    const size_t qs = fwi_row_size(FWI_TYPE_Q8_0, n);
-    act a = {src, stride, NULL, qs};
+    act a;
+    memset(&a, 0, sizeof a);
+    a.xf = src;
+    a.xf_stride = stride;
+    for (int j = 0; j < FWI_AQ_COUNT; j++)
+        a.xq_stride[j] = fwi_row_size(fwi_aq_type(j), n);
     if (n_tok == 1) {
         if (norm) {
             float *y = s->xbt + (size_t)ith * (size_t)s->xbt_stride;
             k->rmsnorm(y, src, norm, n, eps);
             a.xf = y;
         }
-        if (need_q) {
-            void *q = (char *)s->xqt + (size_t)ith * s->xqt_stride;
-            k->quantize_row[FWI_TYPE_Q8_0](q, a.xf, n);
-            a.xq = q;
-        }
+        for (int j = 0; j < FWI_AQ_COUNT; j++)
+            if (need >> j & 1) {
+                void *q = (char *)s->xqt[j] + (size_t)ith * s->xqt_stride[j];
+                k->quantize_row[fwi_aq_type(j)](q, a.xf, n);
+                a.xq[j] = q;
+            }
         return a;
     }
-    if (!norm && !need_q)
+    if (!norm && !need)
         return a;
     if (norm) {
         a.xf = s->xb;
@@ -128,27 +136,25 @@ static act act_prep(const fw_task *t, int ith, int nth, const float *src,
             k->rmsnorm(y, xi, norm, n, eps);
             xi = y;
         }
-        if (need_q)
-            k->quantize_row[FWI_TYPE_Q8_0]((char *)s->xq + (size_t)i * qs, xi, n);
+        for (int j = 0; j < FWI_AQ_COUNT; j++)
+            if (need >> j & 1)
+                k->quantize_row[fwi_aq_type(j)]((char *)s->xq[j] + (size_t)i * a.xq_stride[j],
+                                                xi, n);
     }
-    if (need_q)
-        a.xq = s->xq;
+    for (int j = 0; j < FWI_AQ_COUNT; j++)
+        if (need >> j & 1)
+            a.xq[j] = s->xq[j];
     fwi_pool_barrier(f->pool);
     return a;
-}
-
-static int needs_q8(const fwi_weight *w)
-{
-    return fwi_type_traits_get(w->type)->vec_dot_type == FWI_TYPE_Q8_0;
 }
 
 /* out[t][r0..r1) = W[r0..r1) x_t for all tokens */
 static void mm_rows(const fwi_kernels *k, const fwi_weight *w, float *out,
                     const act *a, int n, int n_tok, int r0, int r1)
 {
-    const int quant = needs_q8(w);
-    const void *x = quant ? a->xq : (const void *)a->xf;
-    const size_t xs = quant ? a->xq_stride : a->xf_stride * sizeof(float);
+    const int j = fwi_aq_index((int)fwi_type_traits_get(w->type)->vec_dot_type);
+    const void *x = j >= 0 ? a->xq[j] : (const void *)a->xf;
+    const size_t xs = j >= 0 ? a->xq_stride[j] : a->xf_stride * sizeof(float);
     if (n_tok == 1)
         k->matvec[w->type](out, w->data, w->row_bytes, x, n, r0, r1);
     else
@@ -168,7 +174,8 @@ static void qkv_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L, 
     const int e = hp->n_embd, hd = hp->head_dim, n = t->n;
     const int kvd = hp->n_head_kv * hd;
     act a = act_prep(t, ith, nth, s->x, (size_t)e, e, n, L->attn_norm,
-                     needs_q8(&L->wq) || needs_q8(&L->wk) || needs_q8(&L->wv));
+                     fwi_weight_aq_mask(&L->wq) | fwi_weight_aq_mask(&L->wk) |
+                         fwi_weight_aq_mask(&L->wv));
     const fwi_weight *w[3] = {&L->wq, &L->wk, &L->wv};
     float *out[3] = {s->q, s->k, s->v};
     const int heads[3] = {hp->n_head, hp->n_head_kv, hp->n_head_kv};
@@ -254,7 +261,7 @@ static void residual_phase(fw_task *t, int ith, int nth, int *q, const fwi_weigh
     const fwi_kernels *k = f->k;
     fwi_scratch *s = f->s;
     const int e = f->m->hp.n_embd, n = t->n;
-    act a = act_prep(t, ith, nth, in, (size_t)n_in, n_in, n, norm, needs_q8(w));
+    act a = act_prep(t, ith, nth, in, (size_t)n_in, n_in, n, norm, fwi_weight_aq_mask(w));
     atomic_int *ctr = phase_counter(t, ith, q);
     const int units = (e + 15) / 16, cu = chunk_units(units, nth);
     int u0, u1;
@@ -277,7 +284,7 @@ static void ffn_up_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *
     fwi_scratch *s = f->s;
     const int e = f->m->hp.n_embd, ff = f->m->hp.n_ff, n = t->n;
     act a = act_prep(t, ith, nth, s->x, (size_t)e, e, n, L->ffn_norm,
-                     needs_q8(&L->w_gate) || needs_q8(&L->w_up));
+                     fwi_weight_aq_mask(&L->w_gate) | fwi_weight_aq_mask(&L->w_up));
     atomic_int *ctr = phase_counter(t, ith, q);
     const int units = (ff + 15) / 16, cu = chunk_units(units, nth);
     int u0, u1;
@@ -330,7 +337,7 @@ static void forward_run(void *arg, int ith, int nth)
     /* logits of the last token, or of all */
     const int n_out = t->n - t->first;
     act a = act_prep(t, ith, nth, s->x + (size_t)t->first * (size_t)e, (size_t)e, e, n_out,
-                     m->out_norm, needs_q8(&m->output));
+                     m->out_norm, fwi_weight_aq_mask(&m->output));
     atomic_int *ctr = phase_counter(t, ith, &q);
     const int units = (hp->n_vocab + 15) / 16, cu = chunk_units(units, nth);
     int u0, u1;

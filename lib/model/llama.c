@@ -229,6 +229,17 @@ fw_status fwi_llama_bind(const fwi_gguf *g, const char *arch,
         fwi_llama_free(m);
         return st;
     }
+    /* tok_embd is only read row by row (dequantised), never multiplied */
+    m->act_formats = fwi_weight_aq_mask(&m->output);
+    {
+        for (int32_t l = 0; l < hp.n_layer; l++) {
+            const fwi_layer *L = &m->layers[l];
+            const fwi_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo,
+                                       &L->w_gate, &L->w_up, &L->w_down};
+            for (int i = 0; i < 7; i++)
+                m->act_formats |= fwi_weight_aq_mask(ws[i]);
+        }
+    }
     uint64_t h = fwi_hash_bytes(&hp, sizeof hp);
     for (int64_t i = 0; i < g->n_tensors; i++) {
         const fwi_gguf_tensor *t = &g->tensors[i];

@@ -54,6 +54,7 @@ typedef struct fwi_llama {
     fwi_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [n_embd] */
     fwi_weight output;       /* [n_embd] -> [n_vocab] (tok_embd if tied) */
+    unsigned act_formats;    /* mask of FWI_AQ_* the weights need */
     uint64_t fingerprint;    /* hash of the hyper-parameters and tensor
                                 table: tells saved states apart */
 } fwi_llama;
@@ -74,11 +75,42 @@ typedef struct fwi_kv_seq {
 
 struct fwi_pool;
 
+/* The quantised activation formats a matrix product may need (a weight
+ * type's vec_dot_type): index into the per-format scratch buffers. */
+enum { FWI_AQ_Q8_0, FWI_AQ_Q8_1, FWI_AQ_Q8_K, FWI_AQ_COUNT };
+
+/* FWI_AQ_* of an activation type, -1 for f32 activations. */
+static inline int fwi_aq_index(int vec_dot_type)
+{
+    return vec_dot_type == FWI_TYPE_Q8_0   ? FWI_AQ_Q8_0
+           : vec_dot_type == FWI_TYPE_Q8_1 ? FWI_AQ_Q8_1
+           : vec_dot_type == FWI_TYPE_Q8_K ? FWI_AQ_Q8_K
+                                           : -1;
+}
+
+/* the activation type of FWI_AQ_* index i */
+static inline int fwi_aq_type(int i)
+{
+    static const int t[FWI_AQ_COUNT] = {FWI_TYPE_Q8_0, FWI_TYPE_Q8_1, FWI_TYPE_Q8_K};
+    return t[i];
+}
+
+/* bit FWI_AQ_* of the activation format W's kernels read (0: f32) */
+static inline unsigned fwi_weight_aq_mask(const fwi_weight *w)
+{
+    const fwi_type_traits *tt = fwi_type_traits_get(w->type);
+    const int i = tt ? fwi_aq_index((int)tt->vec_dot_type) : -1;
+    return i < 0 ? 0u : 1u << i;
+}
+
 /* Scratch of one context, sized for n_batch tokens. */
 typedef struct fwi_scratch {
     int32_t n_batch, n_ctx, n_threads;
     float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits;
-    void *xq;        /* activation rows in Q8_0 (row_size(Q8_0, n) apart) */
+    /* activation rows per quantised format (FWI_AQ_*; NULL for formats the
+     * model's weights do not use), xq_stride[i] bytes apart */
+    void *xq[FWI_AQ_COUNT];
+    size_t xq_stride[FWI_AQ_COUNT];
     float *scores;   /* [n_threads][n_ctx] */
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
@@ -87,8 +119,8 @@ typedef struct fwi_scratch {
      * a matrix product itself instead of waiting at a barrier) */
     float *xbt;      /* [n_threads][xbt_stride]: rmsnorm output */
     size_t xbt_stride;  /* floats, >= n_embd */
-    void *xqt;       /* [n_threads][xqt_stride]: a row in Q8_0 */
-    size_t xqt_stride;  /* bytes */
+    void *xqt[FWI_AQ_COUNT];      /* [n_threads][xqt_stride]: a row per format */
+    size_t xqt_stride[FWI_AQ_COUNT]; /* bytes */
 } fwi_scratch;
 
 typedef struct fwi_forward {
