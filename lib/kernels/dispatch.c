@@ -15,12 +15,16 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     k->isa = FWI_ISA_SCALAR;
     fwi_matmul_init_c(k);
     fwi_ops_init_c(k);
+    fwi_legacy_init_c(k);
+    fwi_kquants_init_c(k);
 
 #if defined(FWI_ARCH_X86_64)
     if (lvl < FWI_ISA_AVX2)
         return;
     fwi_matmul_init_avx2(k);
     fwi_ops_init_avx2(k);
+    fwi_legacy_init_avx2(k);
+    fwi_kquants_init_avx2(k);
     k->isa = FWI_ISA_AVX2;
     if (lvl < FWI_ISA_AVX512)
         return;
@@ -33,6 +37,8 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
         return;
     fwi_matmul_init_neon(k);
     fwi_ops_init_neon(k);
+    fwi_legacy_init_neon(k);
+    fwi_kquants_init_neon(k);
     k->isa = FWI_ISA_NEON;
     if (lvl < FWI_ISA_DOTPROD)
         return;

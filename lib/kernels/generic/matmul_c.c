@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "../kernels.h"
+#include "rowloop.h"
 
 /* Activation quantisation as ggml's SIMD CPU kernels do it (what llama.cpp
  * actually runs; its x86 AVX2 quantize_row_q8_0):
@@ -110,28 +111,6 @@ static float dot_bf16_f32(const fwi_bf16 *w, const float *x, int n)
         s += (double)fwi_bf16_to_fp32(w[i]) * (double)x[i];
     return (float)s;
 }
-
-/* One generic row loop per weight type; DOT(row_ptr, x_ptr, n) */
-#define DEFINE_MATVEC_MATMUL(name, WT, XT, DOT, NDIV)                          \
-    static void matvec_##name##_c(float *out, const void *w, size_t ws,        \
-                                  const void *x, int n, int r0, int r1)        \
-    {                                                                          \
-        for (int r = r0; r < r1; r++)                                          \
-            out[r] = DOT((const WT *)((const char *)w + (size_t)r * ws),       \
-                         (const XT *)x, n / (NDIV));                           \
-    }                                                                          \
-    static void matmul_##name##_c(float *out, size_t os, const void *w,        \
-                                  size_t ws, const void *x, size_t xs, int n,  \
-                                  int r0, int r1, int n_tok)                   \
-    {                                                                          \
-        for (int r = r0; r < r1; r++) {                                        \
-            const WT *wr = (const WT *)((const char *)w + (size_t)r * ws);     \
-            for (int t = 0; t < n_tok; t++)                                    \
-                out[(size_t)t * os + r] =                                      \
-                    DOT(wr, (const XT *)((const char *)x + (size_t)t * xs),    \
-                        n / (NDIV));                                           \
-        }                                                                      \
-    }
 
 DEFINE_MATVEC_MATMUL(q4_0, fwi_block_q4_0, fwi_block_q8_0, dot_q4_0_q8_0, FWI_QK4_0)
 DEFINE_MATVEC_MATMUL(q8_0, fwi_block_q8_0, fwi_block_q8_0, dot_q8_0_q8_0, FWI_QK8_0)
