@@ -17,6 +17,7 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     fwi_ops_init_c(k);
     fwi_legacy_init_c(k);
     fwi_kquants_init_c(k);
+    fwi_lowk_init_c(k);
 
 #if defined(FWI_ARCH_X86_64)
     if (lvl < FWI_ISA_AVX2)
@@ -25,6 +26,7 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     fwi_ops_init_avx2(k);
     fwi_legacy_init_avx2(k);
     fwi_kquants_init_avx2(k);
+    fwi_lowk_init_avx2(k);
     k->isa = FWI_ISA_AVX2;
     if (lvl < FWI_ISA_AVX512)
         return;
@@ -39,6 +41,7 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     fwi_ops_init_neon(k);
     fwi_legacy_init_neon(k);
     fwi_kquants_init_neon(k);
+    fwi_lowk_init_neon(k);
     k->isa = FWI_ISA_NEON;
     if (lvl < FWI_ISA_DOTPROD)
         return;

@@ -183,17 +183,20 @@ float fwi_attn_online_weights(float *s, int n_kv);
 void fwi_matmul_init_c(fwi_kernels *k);
 void fwi_ops_init_c(fwi_kernels *k);
 void fwi_legacy_init_c(fwi_kernels *k);   /* Q4_1, Q5_0, Q5_1, Q8_1 */
-void fwi_kquants_init_c(fwi_kernels *k);  /* Q2_K..Q6_K, Q8_K */
+void fwi_kquants_init_c(fwi_kernels *k);  /* Q4_K, Q5_K, Q6_K, Q8_K */
+void fwi_lowk_init_c(fwi_kernels *k);     /* Q2_K, Q3_K */
 #if defined(FWI_ARCH_X86_64)
 void fwi_matmul_init_avx2(fwi_kernels *k);
 void fwi_ops_init_avx2(fwi_kernels *k);
 void fwi_legacy_init_avx2(fwi_kernels *k);
 void fwi_kquants_init_avx2(fwi_kernels *k);
+void fwi_lowk_init_avx2(fwi_kernels *k);
 #elif defined(FWI_ARCH_AARCH64)
 void fwi_matmul_init_neon(fwi_kernels *k);
 void fwi_ops_init_neon(fwi_kernels *k);
 void fwi_legacy_init_neon(fwi_kernels *k);
 void fwi_kquants_init_neon(fwi_kernels *k);
+void fwi_lowk_init_neon(fwi_kernels *k);
 void fwi_matmul_init_dotprod(fwi_kernels *k);
 #endif
 

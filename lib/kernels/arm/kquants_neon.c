@@ -1,5 +1,5 @@
 /*
- * libfwinfer - NEON kernels for K-quant weights Q2_K..Q6_K (Q8_K activations).
+ * libfwinfer - NEON kernels for K-quant weights Q4_K, Q5_K, Q6_K (Q8_K activations).
  */
 #include <arm_neon.h>
 

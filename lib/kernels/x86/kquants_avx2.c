@@ -1,5 +1,5 @@
 /*
- * libfwinfer - AVX2 kernels for K-quant weights Q2_K..Q6_K (Q8_K activations).
+ * libfwinfer - AVX2 kernels for K-quant weights Q4_K, Q5_K, Q6_K (Q8_K activations).
  */
 #include <immintrin.h>
 
