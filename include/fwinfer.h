@@ -975,6 +975,82 @@ FW_API fw_status fw_result_to_json(const fw_result *result,
                                    const char *model_name, char *buf,
                                    size_t cap, size_t *n_needed);
 
+/* ------------------------------------------------------------------------ */
+/* Chat templates                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Chat templates are rendered by the library's own engine for the subset of
+ * Jinja2 that real templates use, configured as HF transformers'
+ * apply_chat_template (trim_blocks, lstrip_blocks, loopcontrols, HF's
+ * {% generation %} block; tojson keeps key order and non-ASCII text;
+ * raise_exception; strftime_now, whose "now" is the local time, or the
+ * date FWINFER_FIXED_DATE=YYYY-MM-DD when that environment variable is
+ * set).  For the supported subset the output is byte-identical
+ * to HF's.  The template sees: messages, add_generation_prompt, tools and
+ * documents (none unless given in extra variables), bos_token and
+ * eos_token (by default the text of the model's BOS/EOS tokens, when there
+ * is a model and it has them), and any extra variables.
+ *
+ * Errors (message with the template line:column):
+ *   FW_E_FORMAT       the template is malformed (unclosed tag, bad syntax)
+ *   FW_E_UNSUPPORTED  a construct, filter, test or method outside the subset
+ *                     (the message names it)
+ *   FW_E_INVALID_ARG  the template called raise_exception: fw_last_error()
+ *                     ends with "raised: " and the template's own message
+ *                     (e.g. Gemma's "System role not supported"); also
+ *                     NULL/invalid arguments, invalid UTF-8, a malformed
+ *                     FWINFER_FIXED_DATE
+ *   FW_E_TYPE         a type error while rendering (e.g. "a" + 1, an
+ *                     attribute of an undefined value)
+ *   FW_E_RANGE        a limit was hit: brackets/blocks nested deeper than
+ *                     128, macro calls deeper than 64, more than 20 million
+ *                     evaluation steps, 1 GiB of working memory or 256 MiB
+ *                     of output (a malformed or hostile template fails, it
+ *                     never crashes or runs unbounded)
+ *   FW_E_NOT_FOUND    tmpl is NULL and the model has no
+ *                     tokenizer.chat_template
+ * Rendering never modifies the model; all these functions are thread-safe. */
+
+/* One chat message.  `content` may be NULL (the template sees none).  More
+ * fields (tool calls, ...) are passed with fw_chat_apply_template_json. */
+typedef struct fw_chat_message {
+    const char *role;    /* "system", "user", "assistant", "tool", ... */
+    const char *content; /* UTF-8, NUL-terminated, or NULL */
+} fw_chat_message;
+
+/* Render `msgs[0..n_msgs)` with the template `tmpl` (NUL-terminated
+ * Jinja2 text), or, when tmpl is NULL, with the model's
+ * tokenizer.chat_template.  `model` may be NULL when tmpl is given (then
+ * bos_token and eos_token are undefined unless passed through the JSON
+ * variant).  add_generation_prompt is passed to the template as a bool.
+ * The text comes back in the caller buffer (buf, cap, &n_needed) per the
+ * buffer convention; call with cap 0 to learn the size.  Each call renders
+ * anew. */
+FW_API fw_status fw_chat_apply_template(const fw_model *model,
+                                        const char *tmpl,
+                                        const fw_chat_message *msgs,
+                                        size_t n_msgs,
+                                        int32_t add_generation_prompt,
+                                        char *buf, size_t cap,
+                                        size_t *n_needed);
+
+/* As fw_chat_apply_template, with the messages given as a JSON array of
+ * objects (NUL-terminated text), each with "role" and "content" and any
+ * other fields the template reads (e.g. "tool_calls"), and `vars_json`, a
+ * JSON object of extra template variables or NULL: e.g.
+ * {"tools": [...], "enable_thinking": false, "bos_token": "<s>"}.  Extra
+ * variables override the defaults (bos_token, eos_token, tools, ...) but
+ * not messages and add_generation_prompt.  JSON numbers without fraction
+ * or exponent become integers, others floats; object keys keep their
+ * order.  Malformed JSON gives FW_E_FORMAT naming "messages" or "vars". */
+FW_API fw_status fw_chat_apply_template_json(const fw_model *model,
+                                             const char *tmpl,
+                                             const char *messages_json,
+                                             const char *vars_json,
+                                             int32_t add_generation_prompt,
+                                             char *buf, size_t cap,
+                                             size_t *n_needed);
+
 #ifdef __cplusplus
 }
 #endif
