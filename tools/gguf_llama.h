@@ -19,6 +19,23 @@ typedef struct gw_llama_spec {
     int tied;            /* no output.weight (tied to token_embd) */
     uint64_t seed;
     float rope_freq_base, rms_eps;
+    /* general.architecture: NULL or "llama", "qwen2", "qwen3", "phi3",
+     * "gemma2", "gemma3"; the tensors and keys each has in llama.cpp's
+     * converter (qwen2: q/k/v biases; qwen3, gemma3: per-head Q/K norms;
+     * phi3: fused attn_qkv and gate+up, LongRoPE factors; gemma: post
+     * norms, tied output). Norms, biases and rope factors of the non-llama
+     * architectures are random so that they matter: norms around 1 (Q/K
+     * norms around 0.25: with ~1 the attention of these random models is
+     * so peaked that last-bit differences grow to 1e-2 in the logits),
+     * biases around 0, rope factors in [1, 8). */
+    const char *arch;
+    int head_dim;        /* attention.key_length; 0: n_embd / n_head */
+    int n_swa;           /* gemma: attention.sliding_window (0: none) */
+    int swa_pattern;     /* gemma: sliding_window_pattern (0: not written) */
+    float rope_scale;    /* rope.scaling.type linear, factor (0: none) */
+    int rope_freqs;      /* write rope_freqs.weight (Llama 3.1 style) */
+    int n_ctx_orig;      /* phi3: rope.scaling.original_context_length */
+    float attn_softcap, final_softcap; /* gemma2/3 keys (0: not written) */
 } gw_llama_spec;
 
 /* Defaults: a tiny model (n_embd 128, 2 layers, 4/2 heads, ffn 256,

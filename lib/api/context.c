@@ -86,6 +86,7 @@ static void scratch_free(fwi_scratch *s)
     fwi_free(s->att_q);
     fwi_free(s->att_acc);
     fwi_free(s->rope_cs);
+    fwi_free(s->rope_cs_swa);
     fwi_free(s->xbt);
     memset(s, 0, sizeof *s);
 }
@@ -126,6 +127,10 @@ static int scratch_alloc(fwi_scratch *s, const fwi_llama *m, int n_batch,
     }
     s->scores = fwi_malloc_array((size_t)n_threads * (size_t)n_ctx, sizeof(float));
     s->rope_cs = fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float));
+    /* sliding-window layers rotate with their own base (gemma) */
+    const int swa_rope = hp->n_swa > 0 && (hp->rope_freq_base_swa != hp->rope_freq_base ||
+                                           hp->rope_freq_scale_swa != hp->rope_freq_scale);
+    s->rope_cs_swa = swa_rope ? fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float)) : NULL;
     s->att_q = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(float));
     s->att_acc = fwi_malloc_array((size_t)n_threads * (size_t)hp->head_dim, sizeof(fwi_f16));
     /* per-thread rows, 64-byte apart (no false sharing) */
@@ -133,7 +138,7 @@ static int scratch_alloc(fwi_scratch *s, const fwi_llama *m, int n_batch,
     s->xbt = fwi_malloc_array((size_t)n_threads * s->xbt_stride, sizeof(float));
     return s->x && s->xb && s->q && s->k && s->v && s->att && s->hb && s->hb2 &&
                    s->logits && xq_ok && s->scores && s->rope_cs && s->att_q &&
-                   s->att_acc && s->xbt
+                   s->att_acc && s->xbt && (!swa_rope || s->rope_cs_swa)
                ? 0 : -1;
 }
 

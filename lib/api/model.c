@@ -66,11 +66,11 @@ static fw_status finish_load(fw_model *m, const uint8_t *data, uint64_t size,
     /* The weights, unless only metadata was asked for. */
     m->metadata_only = p->metadata_only != 0;
     if (!m->metadata_only && m->gguf.n_tensors > 0) {
-        if (strcmp(m->arch, "llama") != 0)
+        if (!fwi_arch_supported(m->arch))
             return fwi_fail(m, FW_E_UNSUPPORTED,
                             "%s: architecture '%s' is not supported (this "
-                            "build runs: llama)",
-                            origin, m->arch);
+                            "build runs: %s)",
+                            origin, m->arch, fwi_arch_list());
         if (report(p, 0.5f))
             return fwi_fail(m, FW_E_ABORTED, "%s: load aborted by the "
                             "progress callback", origin);

@@ -46,6 +46,7 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     if (lvl < FWI_ISA_DOTPROD)
         return;
     fwi_matmul_init_dotprod(k);
+    fwi_kquants_init_dotprod(k);
     k->isa = FWI_ISA_DOTPROD;
 #else
     (void)lvl;

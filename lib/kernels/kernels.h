@@ -11,8 +11,11 @@
  * A NULL entry means "type not supported".
  *
  * Activation formats (fwi_type_traits.vec_dot_type):
- *   - Q4_0, Q8_0 weights: activations quantised to Q8_0 with
- *     k.quantize_row[FWI_TYPE_Q8_0]: the same bytes on every ISA, equal to
+ *   - Q4_0, Q5_0, Q8_0 weights: activations quantised to Q8_0;
+ *     Q4_1, Q5_1: to Q8_1 (Q8_0 plus d*sum per block); Q2_K..Q6_K: to
+ *     Q8_K (256-element blocks, f32 scale, 16-element sums). Each with
+ *     k.quantize_row[activation type]. Q8_0 gives the same bytes on every
+ *     ISA, equal to
  *     what llama.cpp's x86 build produces (ggml's AVX2 quantize_row_q8_0:
  *     id = 127/amax, round-half-even), deliberately NOT
  *     quantize_row_q8_0_ref (id = 1/(amax/127), roundf), which ggml only
@@ -102,8 +105,8 @@ typedef void (*fwi_matmul_fn)(float *out, size_t out_stride,
 typedef struct fwi_kernels {
     enum fwi_isa isa;  /* level the table was built for */
 
-    /* indexed by the *activation* type: only [FWI_TYPE_Q8_0] is set for
-     * now (f32 activations need no conversion). */
+    /* indexed by the *activation* type: [FWI_TYPE_Q8_0], [FWI_TYPE_Q8_1]
+     * and [FWI_TYPE_Q8_K] are set (f32 activations need no conversion). */
     fwi_quantize_row_fn quantize_row[FWI_TYPE_COUNT];
     /* indexed by the *weight* type */
     fwi_matvec_fn matvec[FWI_TYPE_COUNT];
@@ -116,6 +119,14 @@ typedef struct fwi_kernels {
     void (*softmax)(float *x, int n);
     /* y = silu(a) * b = a / (1 + exp(-a)) * b; y may alias a or b */
     void (*silu_mul)(float *y, const float *a, const float *b, int n);
+    /* y = gelu(a) * b with ggml's CPU numerics (GGML_GELU_FP16): for
+     * -10 < a < 10, gelu (tanh approximation, libm tanhf) of f16(a),
+     * rounded to f16; 0 for a <= -10, a for a >= 10. Scalar only (the
+     * same function on every ISA: bit-exact). y may alias a or b. */
+    void (*gelu_mul)(float *y, const float *a, const float *b, int n);
+    /* soft-capping in place: x = tanhf(x * pre) * post (libm tanhf; the
+     * same on every ISA) */
+    void (*softcap)(float *x, int n, float pre, float post);
     /* y = a + b, y = a * b, y = x * s (exact, any aliasing of equal pointers) */
     void (*add)(float *y, const float *a, const float *b, int n);
     void (*mul)(float *y, const float *a, const float *b, int n);
@@ -198,6 +209,7 @@ void fwi_legacy_init_neon(fwi_kernels *k);
 void fwi_kquants_init_neon(fwi_kernels *k);
 void fwi_lowk_init_neon(fwi_kernels *k);
 void fwi_matmul_init_dotprod(fwi_kernels *k);
+void fwi_kquants_init_dotprod(fwi_kernels *k);
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)

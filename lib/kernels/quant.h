@@ -162,6 +162,23 @@ void fwi_quantize_row_q8_0_ref(const float *x, void *y, int n);
 void fwi_quantize_row_q4_0_ref(const float *x, void *y, int n);
 void fwi_dequantize_row_q8_0(const void *x, float *y, int n);
 void fwi_dequantize_row_q4_0(const void *x, float *y, int n);
+void fwi_quantize_row_q4_1_ref(const float *x, void *y, int n);
+void fwi_quantize_row_q5_0_ref(const float *x, void *y, int n);
+void fwi_quantize_row_q5_1_ref(const float *x, void *y, int n);
+void fwi_dequantize_row_q4_1(const void *x, float *y, int n);
+void fwi_dequantize_row_q5_0(const void *x, float *y, int n);
+void fwi_dequantize_row_q5_1(const void *x, float *y, int n);
+void fwi_dequantize_row_q8_1(const void *x, float *y, int n); /* qs * d (s unused) */
+void fwi_dequantize_row_q2_K(const void *x, float *y, int n); /* n: multiple of 256 */
+void fwi_dequantize_row_q3_K(const void *x, float *y, int n);
+/* 6-bit scale j (0..15) of the 12 packed bytes of Q3_K, minus 32 */
+int fwi_q3k_scale(int j, const uint8_t *scales);
+void fwi_dequantize_row_q4_K(const void *x, float *y, int n); /* n: multiple of 256 */
+void fwi_dequantize_row_q5_K(const void *x, float *y, int n);
+void fwi_dequantize_row_q6_K(const void *x, float *y, int n);
+void fwi_dequantize_row_q8_K(const void *x, float *y, int n);
+/* 6-bit scale and min j (0..7) of the 12 packed bytes of Q4_K / Q5_K */
+void fwi_kq_scale_min(int j, const uint8_t *scales, int *sc, int *m);
 void fwi_convert_row_f16_to_f32(const void *x, float *y, int n);
 void fwi_convert_row_f32_to_f16(const float *x, void *y, int n);
 void fwi_convert_row_bf16_to_f32(const void *x, float *y, int n);

@@ -1,15 +1,24 @@
 /*
- * forward.c - the llama forward pass over a batch of tokens of one sequence.
+ * forward.c - the forward pass of every llama-family architecture over a
+ * batch of tokens of one sequence (one pass; what an architecture adds is
+ * optional, in [brackets], switched by the layer's tensors and fwi_hparams).
  *
+ * x = tok_embd[token] [* embd_scale (gemma)]
  * Per layer (x: the residual stream, one row of n_embd per token):
  *   xb = rmsnorm(x) * attn_norm
- *   q, k, v = Wq xb, Wk xb, Wv xb
- *   rotate q and k by position (RoPE); append k, v to the F16 cache
- *   att = softmax(q k^T / sqrt(head_dim)) v   per head, causal, GQA
- *   x += Wo att
+ *   q, k, v = Wq xb [+ bq], Wk xb [+ bk], Wv xb [+ bv]    (qwen2 biases)
+ *   [q, k = rmsnorm per head * q_norm, k_norm]             (qwen3, gemma3)
+ *   rotate q and k by position (RoPE, normal or NEOX pairs, the SWA
+ *   layers' own base); [q *= q_scale (phi3, gemma)]
+ *   append k, v to the F16 cache
+ *   att = softmax(s) v, s = kq_scale q k^T [then c tanh(s / c) (gemma2)],
+ *         per head, causal [within n_swa positions on SWA layers], GQA
+ *   x += Wo att                  [gemma: x += rmsnorm(Wo att) * post_norm]
  *   xb = rmsnorm(x) * ffn_norm
- *   x += W_down (silu(W_gate xb) * (W_up xb))
- * then logits = W_out (rmsnorm(x) * out_norm) for the tokens asked for.
+ *   x += W_down (act(W_gate xb) * (W_up xb)), act silu [or gelu (gemma)]
+ *                               [gemma: the product rmsnorm'd * post_norm]
+ * then logits = W_out (rmsnorm(x) * out_norm) for the tokens asked for
+ * [then tanh(logits / c) * c (gemma2)].
  *
  * Threads: the whole pass is one job of the thread pool; its phases are
  * separated by barriers (fwi_pool_barrier), five per layer:
@@ -177,8 +186,11 @@ static void qkv_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L, 
                      fwi_weight_aq_mask(&L->wq) | fwi_weight_aq_mask(&L->wk) |
                          fwi_weight_aq_mask(&L->wv));
     const fwi_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+    const float *bias[3] = {L->bq, L->bk, L->bv};   /* [rows] or NULL */
+    const float *hnorm[2] = {L->q_norm, L->k_norm}; /* [hd] or NULL */
     float *out[3] = {s->q, s->k, s->v};
     const int heads[3] = {hp->n_head, hp->n_head_kv, hp->n_head_kv};
+    const float *cs = L->swa && s->rope_cs_swa ? s->rope_cs_swa : s->rope_cs;
     atomic_int *ctr = phase_counter(t, ith, q);
     const int units = hp->n_head + 2 * hp->n_head_kv, cu = chunk_units(units, nth);
     int u0, u1;
@@ -195,9 +207,17 @@ static void qkv_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L, 
             mm_rows(k, w[j], out[j], &a, e, n, r0, r1);
             for (int i = 0; i < n; i++) {
                 float *y = out[j] + (size_t)i * (size_t)rows + (size_t)r0;
+                if (bias[j])
+                    k->add(y, y, bias[j] + r0, r1 - r0);
+                if (j < 2 && hnorm[j])
+                    for (int h = 0; h < h1 - h0; h++)
+                        k->rmsnorm(y + (size_t)h * hd, y + (size_t)h * hd, hnorm[j], hd,
+                                   hp->rms_eps);
                 if (j < 2)
                     k->rope(y, h1 - h0, hd, hp->n_rot,
-                            s->rope_cs + (size_t)i * (size_t)hp->n_rot, 0);
+                            cs + (size_t)i * (size_t)hp->n_rot, hp->rope_neox);
+                if (j == 0 && hp->q_scale > 0)
+                    k->scale(y, y, hp->q_scale, r1 - r0);
                 if (j > 0) {
                     size_t row = ((size_t)l * (size_t)s->n_ctx + (size_t)(t->pos0 + i)) *
                                  (size_t)kvd;
@@ -230,7 +250,10 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     fwi_scratch *s = f->s;
     const int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const fwi_layer *L = &f->m->layers[layer];
+    /* gemma2's soft-capping: s = c * tanh(kq_scale / c * dot) */
+    const float cap = hp->attn_softcap;
+    const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t layer_off = (size_t)layer * (size_t)s->n_ctx * (size_t)kvd;
     float *sc = s->scores + (size_t)ith * (size_t)s->n_ctx;
     float *qr = s->att_q + (size_t)ith * (size_t)hd;
@@ -239,13 +262,19 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     int task, task1;
     while (grab(ctr, t->n * hp->n_head, 1, &task, &task1)) {
         int i = task / hp->n_head, h = task % hp->n_head;
-        int n_kv = t->pos0 + i + 1; /* causal: positions 0..pos */
+        /* causal: positions 0..pos; SWA layers: the last n_swa of them */
+        const int pos = t->pos0 + i;
+        const int p0 = L->swa && pos >= hp->n_swa ? pos - hp->n_swa + 1 : 0;
+        const int n_kv = pos + 1 - p0;
         const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-        const fwi_f16 *kc = t->kv->k + layer_off + (size_t)(h / group) * hd;
-        const fwi_f16 *vc = t->kv->v + layer_off + (size_t)(h / group) * hd;
+        const size_t off = layer_off + (size_t)p0 * (size_t)kvd + (size_t)(h / group) * hd;
+        const fwi_f16 *kc = t->kv->k + off;
+        const fwi_f16 *vc = t->kv->v + off;
         k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
         k->cvt_f16_to_f32(qr, acc, hd);
         k->attn_scores_f16(sc, qr, kc, (size_t)kvd, n_kv, hd, scale);
+        if (cap > 0)
+            k->softcap(sc, n_kv, 1.0f, cap);
         float *y = s->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
         k->attn_values_online_f16(y, sc, vc, (size_t)kvd, n_kv, hd);
     }
@@ -255,7 +284,8 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
 /* ---- phases 3 and 5: x += W in, split by rows (product in s->xb, which
  * holds no live input here: the batch norms of phases 1 and 4 are used up) */
 static void residual_phase(fw_task *t, int ith, int nth, int *q, const fwi_weight *w,
-                           const float *in, int n_in, const float *norm)
+                           const float *in, int n_in, const float *norm,
+                           const float *post_norm)
 {
     const fwi_forward *f = t->f;
     const fwi_kernels *k = f->k;
@@ -268,15 +298,26 @@ static void residual_phase(fw_task *t, int ith, int nth, int *q, const fwi_weigh
     while (grab(ctr, units, cu, &u0, &u1)) {
         const int r0 = u0 * 16, r1 = u1 * 16 < e ? u1 * 16 : e;
         mm_rows(k, w, s->xb, &a, n_in, n, r0, r1);
+        if (post_norm)
+            continue; /* needs whole rows: after the barrier */
         for (int i = 0; i < n; i++) {
             float *xi = s->x + (size_t)i * (size_t)e + (size_t)r0;
             k->add(xi, xi, s->xb + (size_t)i * (size_t)e + (size_t)r0, r1 - r0);
         }
     }
     fwi_pool_barrier(f->pool);
+    if (!post_norm)
+        return;
+    /* x += rmsnorm(W in) * post_norm, split by tokens */
+    for (int i = ith; i < n; i += nth) {
+        float *y = s->xb + (size_t)i * (size_t)e, *xi = s->x + (size_t)i * (size_t)e;
+        k->rmsnorm(y, y, post_norm, e, f->m->hp.rms_eps);
+        k->add(xi, y, xi, e);
+    }
+    fwi_pool_barrier(f->pool);
 }
 
-/* ---- phase 4: hb = silu(W_gate xb) * (W_up xb), split by rows ---- */
+/* ---- phase 4: hb = act(W_gate xb) * (W_up xb), split by rows ---- */
 static void ffn_up_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L)
 {
     const fwi_forward *f = t->f;
@@ -294,7 +335,11 @@ static void ffn_up_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *
         mm_rows(k, &L->w_up, s->hb2, &a, e, n, r0, r1);
         for (int i = 0; i < n; i++) {
             float *g = s->hb + (size_t)i * (size_t)ff + (size_t)r0;
-            k->silu_mul(g, g, s->hb2 + (size_t)i * (size_t)ff + (size_t)r0, r1 - r0);
+            const float *u = s->hb2 + (size_t)i * (size_t)ff + (size_t)r0;
+            if (f->m->hp.ffn_gelu)
+                k->gelu_mul(g, g, u, r1 - r0);
+            else
+                k->silu_mul(g, g, u, r1 - r0);
         }
     }
     fwi_pool_barrier(f->pool);
@@ -323,11 +368,12 @@ static void forward_run(void *arg, int ith, int nth)
         const fwi_layer *L = &m->layers[l];
         qkv_phase(t, ith, nth, &q, L, l);
         att_phase(t, ith, nth, &q, l);
-        residual_phase(t, ith, nth, &q, &L->wo, s->att, qd, NULL);
+        residual_phase(t, ith, nth, &q, &L->wo, s->att, qd, NULL, L->attn_post_norm);
         ffn_up_phase(t, ith, nth, &q, L);
         if (ith == 0) /* read by all after the barrier ending the layer */
             t->stop = f->cancel && atomic_load(f->cancel);
-        residual_phase(t, ith, nth, &q, &L->w_down, s->hb, hp->n_ff, NULL);
+        residual_phase(t, ith, nth, &q, &L->w_down, s->hb, hp->n_ff, NULL,
+                       L->ffn_post_norm);
         if (ith == 0 && f->layers_done)
             atomic_fetch_add(f->layers_done, 1);
     }
@@ -344,6 +390,9 @@ static void forward_run(void *arg, int ith, int nth)
     while (grab(ctr, units, cu, &u0, &u1)) {
         const int r1 = u1 * 16 < hp->n_vocab ? u1 * 16 : hp->n_vocab;
         mm_rows(f->k, &m->output, s->logits, &a, e, n_out, u0 * 16, r1);
+        for (int i = 0; hp->final_softcap > 0 && i < n_out; i++)
+            f->k->softcap(s->logits + (size_t)i * (size_t)hp->n_vocab + (size_t)u0 * 16,
+                          r1 - u0 * 16, 1.0f / hp->final_softcap, hp->final_softcap);
     }
 }
 
@@ -351,9 +400,14 @@ static void embed(const fwi_llama *m, const int32_t *tokens, int n, float *x)
 {
     const fwi_weight *e = &m->tok_embd;
     const fwi_type_traits *tt = fwi_type_traits_get(e->type);
-    for (int i = 0; i < n; i++)
-        tt->to_float((const char *)e->data + (size_t)tokens[i] * e->row_bytes,
-                     x + (size_t)i * (size_t)m->hp.n_embd, (int)e->cols);
+    for (int i = 0; i < n; i++) {
+        float *xi = x + (size_t)i * (size_t)m->hp.n_embd;
+        tt->to_float((const char *)e->data + (size_t)tokens[i] * e->row_bytes, xi,
+                     (int)e->cols);
+        if (m->hp.embd_scale > 0) /* gemma: times sqrt(n_embd) */
+            for (int j = 0; j < m->hp.n_embd; j++)
+                xi[j] *= m->hp.embd_scale;
+    }
 }
 
 fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
@@ -365,9 +419,17 @@ fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
     const int pos0 = kv->len;
 
     embed(m, tokens, n, s->x);
-    for (int i = 0; i < n; i++)
+    /* frequency factors: LongRoPE's long ones past the original context */
+    const float *ff = s->n_ctx > hp->n_ctx_orig ? m->rope_ff_long : m->rope_ff;
+    for (int i = 0; i < n; i++) {
         fwi_rope_cache(s->rope_cs + (size_t)i * (size_t)hp->n_rot, hp->n_rot,
-                       (float)(pos0 + i), hp->rope_freq_base, 1.0f, NULL, 1.0f);
+                       (float)(pos0 + i), hp->rope_freq_base, hp->rope_freq_scale, ff,
+                       hp->rope_mscale);
+        if (s->rope_cs_swa)
+            fwi_rope_cache(s->rope_cs_swa + (size_t)i * (size_t)hp->n_rot, hp->n_rot,
+                           (float)(pos0 + i), hp->rope_freq_base_swa,
+                           hp->rope_freq_scale_swa, ff, hp->rope_mscale);
+    }
 
     fw_task t = {f, kv, n, pos0, all_logits ? 0 : n - 1, 0, {0, 0}};
     fwi_pool_run(f->pool, forward_run, &t);

@@ -26,6 +26,19 @@ typedef struct fwi_hparams {
     int32_t n_rot;      /* rotated dims per head */
     float rope_freq_base;
     float rms_eps;
+    /* ---- beyond Llama 2 (see arch.c; defaults reproduce llama) ---- */
+    int32_t rope_neox;       /* rotate pairs (i, i + n_rot/2), not (2i, 2i+1) */
+    float rope_freq_scale;   /* 1 / rope.scaling.factor (linear scaling) */
+    float rope_mscale;       /* rope.scaling.attn_factor: cos/sin scale */
+    int32_t n_ctx_orig;      /* rope.scaling.original_context_length */
+    int32_t n_swa;           /* sliding window of the SWA layers (0: none) */
+    float rope_freq_base_swa, rope_freq_scale_swa; /* rope of SWA layers */
+    float q_scale;           /* 0, or Q is multiplied by it after RoPE */
+    float kq_scale;          /* attention score scale (1/sqrt(head_dim)) */
+    float attn_softcap;      /* 0, or scores = c * tanh(scores / c) */
+    float final_softcap;     /* 0, or logits = tanh(logits / c) * c */
+    float embd_scale;        /* 0, or token embeddings are multiplied by it */
+    int32_t ffn_gelu;        /* gate activation: 0 silu, 1 gelu (tanh) */
 } fwi_hparams;
 
 /* A weight matrix: `rows` output rows of `cols` inputs, in `type`. */
@@ -36,16 +49,24 @@ typedef struct fwi_weight {
     size_t row_bytes;
 } fwi_weight;
 
+/* A layer. Fused tensors of the file (attn_qkv; phi3's ffn_up holding
+ * gate and up) are bound as row views: wq/wk/wv, w_gate/w_up. Optional
+ * parts are NULL when the file has none. */
 typedef struct fwi_layer {
     const float *attn_norm; /* [n_embd] */
     fwi_weight wq;          /* [n_embd] -> [n_head * head_dim] */
     fwi_weight wk;          /* [n_embd] -> [n_head_kv * head_dim] */
     fwi_weight wv;          /* [n_embd] -> [n_head_kv * head_dim] */
+    const float *bq, *bk, *bv; /* biases [rows of wq/wk/wv] or NULL (qwen2) */
+    const float *q_norm, *k_norm; /* per-head rmsnorm [head_dim] or NULL */
     fwi_weight wo;          /* [n_head * head_dim] -> [n_embd] */
+    const float *attn_post_norm; /* [n_embd] or NULL (gemma) */
     const float *ffn_norm;  /* [n_embd] */
     fwi_weight w_gate;      /* [n_embd] -> [n_ff] */
     fwi_weight w_up;        /* [n_embd] -> [n_ff] */
     fwi_weight w_down;      /* [n_ff] -> [n_embd] */
+    const float *ffn_post_norm; /* [n_embd] or NULL (gemma) */
+    int32_t swa;            /* sliding-window layer (hp.n_swa) */
 } fwi_layer;
 
 typedef struct fwi_llama {
@@ -54,14 +75,23 @@ typedef struct fwi_llama {
     fwi_layer *layers;       /* [n_layer] */
     const float *out_norm;   /* [n_embd] */
     fwi_weight output;       /* [n_embd] -> [n_vocab] (tok_embd if tied) */
+    /* RoPE frequency factors [n_rot/2] or NULL: rope_freqs (Llama 3.1+),
+     * or phi3's rope_factors_short / _long (long when n_ctx > n_ctx_orig) */
+    const float *rope_ff, *rope_ff_long;
     unsigned act_formats;    /* mask of FWI_AQ_* the weights need */
     uint64_t fingerprint;    /* hash of the hyper-parameters and tensor
                                 table: tells saved states apart */
 } fwi_llama;
 
-/* Bind the weights of a llama-architecture file: every tensor present with
- * the shape the hyper-parameters give and a type the kernels support, else
- * an error naming the tensor. */
+/* Whether the architecture (general.architecture) is one we can run. */
+int fwi_arch_supported(const char *arch);
+
+/* Comma-separated list of the supported architectures, for messages. */
+const char *fwi_arch_list(void);
+
+/* Bind the weights of a file of a supported architecture: every tensor
+ * present with the shape the hyper-parameters give and a type the kernels
+ * support, else an error naming the tensor (or key). */
 fw_status fwi_llama_bind(const fwi_gguf *g, const char *arch,
                          const void *handle, fwi_llama **out);
 void fwi_llama_free(fwi_llama *m);
@@ -115,6 +145,7 @@ typedef struct fwi_scratch {
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
     float *rope_cs;  /* [n_batch][n_rot] */
+    float *rope_cs_swa; /* [n_batch][n_rot]: SWA layers' own rope, or NULL */
     /* per thread, for one-token batches (each thread prepares the input of
      * a matrix product itself instead of waiting at a barrier) */
     float *xbt;      /* [n_threads][xbt_stride]: rmsnorm output */

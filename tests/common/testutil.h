@@ -66,6 +66,23 @@ static inline char *tu_read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* max |a - b| / max |b|: the relative difference of a logit vector */
+static inline double tu_rel_diff(const float *a, const double *b, int n)
+{
+    /* (plain comparisons: gcc 12 for aarch64 crashes vectorizing fmax) */
+    double md = 0, mb = 0;
+    for (int i = 0; i < n; i++) {
+        double d = a[i] - b[i], r = b[i];
+        d = d < 0 ? -d : d;
+        r = r < 0 ? -r : r;
+        if (d > md)
+            md = d;
+        if (r > mb)
+            mb = r;
+    }
+    return md / mb;
+}
+
 /* Parse the numbers of the JSON array that follows the first occurrence of
  * "key": in text (a test helper for the reference files, not a JSON
  * parser).  Returns the count, or -1 if the key is absent. */

@@ -134,6 +134,17 @@ static int same_bits(float a, float b)
  * checked against those bounds. */
 static int exact_on_arch(const char *kernel)
 {
+    /* K-quants: exact integer super-block sums, then the reference's f32
+     * sequence per super-block on every ISA (generic/kquants_c.c) */
+    if (strstr(kernel, "_K") && (!strncmp(kernel, "matvec_", 7) || !strncmp(kernel, "matmul_", 7)))
+        return 1;
+    /* the legacy types (Q4_1, Q5_0, Q5_1) reproduce the scalar arithmetic
+     * on every ISA (see generic/legacy_c.c) */
+    if (!strncmp(kernel, "matvec_q", 8) || !strncmp(kernel, "matmul_q", 8)) {
+        const char *t = kernel + 7;
+        if (!strcmp(t, "q4_1") || !strcmp(t, "q5_0") || !strcmp(t, "q5_1"))
+            return 1;
+    }
 #if defined(FWI_ARCH_AARCH64)
     static const char *const names[] = { "matvec_q4_0", "matmul_q4_0", "matvec_q8_0",
                                          "matmul_q8_0", "attn_scores_f16", "silu_mul" };
@@ -150,7 +161,10 @@ static int exact_on_arch(const char *kernel)
 /* weight / activation generation */
 
 static const int all_types[] = { FWI_TYPE_F32, FWI_TYPE_F16, FWI_TYPE_BF16,
-                                 FWI_TYPE_Q4_0, FWI_TYPE_Q8_0 };
+                                 FWI_TYPE_Q4_0, FWI_TYPE_Q8_0,
+                                 FWI_TYPE_Q4_1, FWI_TYPE_Q5_0, FWI_TYPE_Q5_1,
+                                 FWI_TYPE_Q4_K, FWI_TYPE_Q5_K, FWI_TYPE_Q6_K,
+                                 FWI_TYPE_Q2_K, FWI_TYPE_Q3_K };
 #define N_TYPES ((int)(sizeof all_types / sizeof all_types[0]))
 
 static size_t act_row_size(int wtype, int n)
@@ -173,6 +187,55 @@ static void rand_weight_row(int type, void *dst, int n)
             memcpy(p, &d, 2);
             for (size_t j = 2; j < bs; j++)
                 p[j] = (uint8_t)rnd32();
+        }
+        return;
+    }
+    if (type == FWI_TYPE_Q4_1 || type == FWI_TYPE_Q5_0 || type == FWI_TYPE_Q5_1) {
+        /* random finite fp16 d (either sign) and m, random quants / 5th bits */
+        const int nb = n / 32;
+        const size_t bs = fwi_type_traits_get(type)->type_size;
+        const size_t nh = type == FWI_TYPE_Q5_0 ? 1 : 2; /* halves: d (, m) */
+        uint8_t *p = dst;
+        for (int b = 0; b < nb; b++, p += bs) {
+            for (size_t k = 0; k < nh; k++) {
+                const fwi_f16 h = fwi_fp32_to_fp16((0.001f + (float)(rnd32() % 1000) * 1e-4f) *
+                                                   (rnd32() & 1 ? 1.0f : -1.0f));
+                memcpy(p + 2 * k, &h, 2);
+            }
+            for (size_t j = 2 * nh; j < bs; j++)
+                p[j] = (uint8_t)rnd32();
+        }
+        return;
+    }
+    if (type == FWI_TYPE_Q2_K || type == FWI_TYPE_Q3_K) {
+        /* random bytes (any packed scales / quants are valid), finite f16
+         * d (Q2_K: and dmin) at the end of the block, either sign */
+        const size_t bs = fwi_type_traits_get(type)->type_size;
+        uint8_t *p = dst;
+        for (int b = 0; b < n / FWI_QK_K; b++, p += bs) {
+            for (size_t j = 0; j < bs; j++)
+                p[j] = (uint8_t)rnd32();
+            for (size_t f = 0; f < (type == FWI_TYPE_Q2_K ? 2u : 1u); f++) {
+                const fwi_f16 d = fwi_fp32_to_fp16((0.0001f + (float)(rnd32() % 1000) * 1e-5f) *
+                                                   (rnd32() & 1 ? 1.0f : -1.0f));
+                memcpy(p + (type == FWI_TYPE_Q2_K ? 80 : 108) + 2 * f, &d, 2);
+            }
+        }
+        return;
+    }
+    if (type == FWI_TYPE_Q4_K || type == FWI_TYPE_Q5_K || type == FWI_TYPE_Q6_K) {
+        /* random bytes (any packed scales / quants are valid), finite f16
+         * super-block scales: d (and dmin) of either sign */
+        const size_t bs = fwi_type_traits_get(type)->type_size;
+        uint8_t *p = dst;
+        for (int b = 0; b < n / FWI_QK_K; b++, p += bs) {
+            for (size_t j = 0; j < bs; j++)
+                p[j] = (uint8_t)rnd32();
+            for (int f = 0; f < (type == FWI_TYPE_Q6_K ? 1 : 2); f++) {
+                const fwi_f16 d = fwi_fp32_to_fp16((0.0001f + (float)(rnd32() % 1000) * 1e-5f) *
+                                                   (rnd32() & 1 ? 1.0f : -1.0f));
+                memcpy(p + (type == FWI_TYPE_Q6_K ? 208 : 2 * (size_t)f), &d, 2);
+            }
         }
         return;
     }
@@ -303,8 +366,204 @@ sweep:
     }
 }
 
+/* Legacy types (Q4_1, Q5_0, Q5_1), scalar level, independently of the
+ * kernels' own unpacking:
+ *  - the *_ref quantisers round-trip through to_float within one step;
+ *  - a hand-built block dequantises to known values;
+ *  - the scalar dot equals sum(to_float(w) * to_float(x)) in double, up to
+ *    f32 rounding and, for Q4_1/Q5_1, the fp16 rounding of the activation
+ *    block sum s = d * sum(q) that the minimum term uses (as ggml). */
+static void check_legacy_ref(const fwi_kernels *kc)
+{
+    if (!selected("block") && !selected("legacy"))
+        return;
+    static const int types[] = { FWI_TYPE_Q4_1, FWI_TYPE_Q5_0, FWI_TYPE_Q5_1 };
+    float x[256], y[256];
+    uint8_t q[24 * 8];
+    for (size_t ti = 0; ti < 3; ti++) {
+        const int type = types[ti];
+        const fwi_type_traits *tr = fwi_type_traits_get(type);
+        const int has_min = type != FWI_TYPE_Q5_0;
+        const double levels = type == FWI_TYPE_Q4_1 ? 15 : 31;
+        for (int it = 0; it < 200; it++) {
+            const float sc = powf(10.0f, (float)((int)(rnd32() % 7) - 3));
+            fill_f32(x, 64, sc);
+            if (it % 4 == 0)
+                for (int j = 0; j < 64; j++)
+                    x[j] = fabsf(x[j]) + sc; /* all positive: m > 0 */
+            tr->from_float(x, q, 64);
+            tr->to_float(q, y, 64);
+            for (int b = 0; b < 2; b++) {
+                float mn = x[32 * b], mx = x[32 * b], amax = 0;
+                for (int j = 0; j < 32; j++) {
+                    mn = fminf(mn, x[32 * b + j]);
+                    mx = fmaxf(mx, x[32 * b + j]);
+                    amax = fmaxf(amax, fabsf(x[32 * b + j]));
+                }
+                /* min types: half a step + fp16 rounding of m and of d (x q <= 31);
+                 * Q5_0: one step (the +max side clamps to 15 of 16) + d rounding */
+                const double d = has_min ? (mx - mn) / levels : amax / 16.0;
+                const double tol = has_min
+                    ? (d * 0.5 + fabs(mn) * 0x1p-11 + levels * fmax(d * 0x1p-11, 0x1p-25)) * 1.0001 + 1e-30
+                    : (d + 16 * fmax(d * 0x1p-11, 0x1p-25)) * 1.0001;
+                for (int j = 0; j < 32; j++) {
+                    n_checks++;
+                    if (fabs((double)x[32 * b + j] - y[32 * b + j]) > tol) {
+                        fail("roundtrip_legacy", tr->name, "x=%g y=%g tol=%g", (double)x[32 * b + j],
+                             (double)y[32 * b + j], tol);
+                        return;
+                    }
+                }
+            }
+        }
+        /* hand-built block: d = 0.5, m = -2, qs[j] = j | (15 - j) << 4, 5th
+         * bit set for odd elements: q_j = j + 16 * (j & 1) (j < 16), q_{j+16} =
+         * 15 - j + 16 * (j & 1) */
+        memset(q, 0, sizeof q);
+        const fwi_f16 dh = 0x3800, mh = 0xc000;
+        const size_t qs_off = type == FWI_TYPE_Q4_1 ? 4 : type == FWI_TYPE_Q5_0 ? 6 : 8;
+        memcpy(q, &dh, 2);
+        if (has_min)
+            memcpy(q + 2, &mh, 2);
+        if (type != FWI_TYPE_Q4_1) {
+            const size_t qh_off = type == FWI_TYPE_Q5_0 ? 2 : 4;
+            for (int k = 0; k < 4; k++)
+                q[qh_off + (size_t)k] = 0xaa;
+        }
+        for (int j = 0; j < 16; j++)
+            q[qs_off + (size_t)j] = (uint8_t)(j | (15 - j) << 4);
+        tr->to_float(q, y, 32);
+        int ok = 1;
+        for (int j = 0; j < 32; j++) {
+            int qq = j < 16 ? j : 31 - j;
+            if (type != FWI_TYPE_Q4_1 && (j & 1))
+                qq += 16;
+            const double want = type == FWI_TYPE_Q5_0 ? (qq - 16) * 0.5 : qq * 0.5 - 2.0;
+            ok &= y[j] == want;
+        }
+        n_checks++;
+        if (!ok)
+            fail("block_legacy_values", tr->name, "hand-built block dequantises wrongly");
+
+        /* dot vs dequantised reference */
+        const int at = tr->vec_dot_type;
+        uint8_t act[36 * 8];
+        for (int it = 0; it < 100; it++) {
+            const int nb = 1 + (int)(rnd32() % 8), n = nb * 32;
+            rand_weight_row(type, q, n);
+            fill_f32(x, (size_t)n, 2.0f);
+            kc->quantize_row[at](act, x, n);
+            float got;
+            kc->matvec[type](&got, q, 0, act, n, 0, 1);
+            float xf[256];
+            tr->to_float(q, y, n);
+            fwi_type_traits_get(at)->to_float(act, xf, n);
+            double ref = 0, S = 0, smin = 0;
+            for (int j = 0; j < n; j++) {
+                ref += (double)y[j] * xf[j];
+                S += fabs((double)y[j] * xf[j]);
+            }
+            if (has_min) {
+                const size_t bs = tr->type_size;
+                for (int b = 0; b < nb; b++) {
+                    fwi_f16 mwh, sxh;
+                    memcpy(&mwh, q + (size_t)b * bs + 2, 2);
+                    memcpy(&sxh, act + (size_t)b * 36 + 2, 2);
+                    smin += fabs((double)fwi_fp16_to_fp32(mwh) * fwi_fp16_to_fp32(sxh));
+                    S += fabs((double)fwi_fp16_to_fp32(mwh) * fwi_fp16_to_fp32(sxh));
+                }
+            }
+            const double tol = 4.0 * (nb + 8) * EPS_F32 * S + smin * 0x1p-10 * 1.01 + 1e-30;
+            n_checks++;
+            if (!near(got, ref, tol)) {
+                fail("dot_legacy_vs_dequant", tr->name, "n=%d got %.9g want %.9g tol %.3g", n,
+                     (double)got, ref, tol);
+                break;
+            }
+        }
+    }
+}
+
+/* Q2_K / Q3_K, scalar level: the packed 6-bit Q3_K scales against the
+ * 32-bit mask formulation (the four 4-byte words of unpacked scales), and
+ * the scalar dots against sum(to_float(w) * to_float(x)) in double (the
+ * Q2_K min term uses the exact block sums, so only f32 rounding differs;
+ * the error scale counts |d*sc*q| and |dmin*m| separately). */
+static void check_lowk_ref(const fwi_kernels *kc)
+{
+    if (!selected("block") && !selected("lowk"))
+        return;
+    for (int it = 0; it < 100; it++) {
+        uint8_t sc[12];
+        for (int j = 0; j < 12; j++)
+            sc[j] = (uint8_t)rnd32();
+        uint32_t a0, a1, a2, u[4];
+        memcpy(&a0, sc, 4);
+        memcpy(&a1, sc + 4, 4);
+        memcpy(&a2, sc + 8, 4);
+        u[0] = (a0 & 0x0f0f0f0fu) | ((a2 & 0x03030303u) << 4);
+        u[1] = (a1 & 0x0f0f0f0fu) | (((a2 >> 2) & 0x03030303u) << 4);
+        u[2] = ((a0 >> 4) & 0x0f0f0f0fu) | (((a2 >> 4) & 0x03030303u) << 4);
+        u[3] = ((a1 >> 4) & 0x0f0f0f0fu) | (((a2 >> 6) & 0x03030303u) << 4);
+        for (int j = 0; j < 16; j++) {
+            const int want = (int)((u[j / 4] >> (8 * (j % 4))) & 0xff) - 32;
+            n_checks++;
+            if (fwi_q3k_scale(j, sc) != want) {
+                fail("q3k_scale", "scalar", "j=%d got %d want %d", j, fwi_q3k_scale(j, sc), want);
+                return;
+            }
+        }
+    }
+    static const int types[] = { FWI_TYPE_Q2_K, FWI_TYPE_Q3_K };
+    const size_t max_nb = 3;
+    uint8_t *w = xmalloc(max_nb * sizeof(fwi_block_q3_K));
+    uint8_t *act = xmalloc(max_nb * sizeof(fwi_block_q8_K));
+    float *x = xmalloc(max_nb * FWI_QK_K * sizeof(float));
+    float *wf = xmalloc(max_nb * FWI_QK_K * sizeof(float));
+    float *xf = xmalloc(max_nb * FWI_QK_K * sizeof(float));
+    for (size_t ti = 0; ti < 2; ti++) {
+        const int type = types[ti];
+        const fwi_type_traits *tr = fwi_type_traits_get(type);
+        for (int it = 0; it < 100; it++) {
+            const int nb = 1 + (int)(rnd32() % max_nb), n = nb * FWI_QK_K;
+            rand_weight_row(type, w, n);
+            fill_f32(x, (size_t)n, 2.0f);
+            kc->quantize_row[FWI_TYPE_Q8_K](act, x, n);
+            float got;
+            kc->matvec[type](&got, w, 0, act, n, 0, 1);
+            tr->to_float(w, wf, n);
+            fwi_type_traits_get(FWI_TYPE_Q8_K)->to_float(act, xf, n);
+            double ref = 0, S = 0;
+            for (int e = 0; e < n; e++) {
+                ref += (double)wf[e] * xf[e];
+                if (type == FWI_TYPE_Q2_K) { /* |d*sc*q| + |dmin*m| */
+                    const uint8_t *blk = w + (size_t)(e / FWI_QK_K) * tr->type_size;
+                    fwi_f16 dh, mh;
+                    memcpy(&dh, blk + 80, 2);
+                    memcpy(&mh, blk + 82, 2);
+                    const uint8_t s8 = blk[(e % FWI_QK_K) / 16];
+                    S += (fabs((double)fwi_fp16_to_fp32(dh) * (s8 & 15) * 3) +
+                          fabs((double)fwi_fp16_to_fp32(mh) * (s8 >> 4))) * fabs(xf[e]);
+                } else {
+                    S += fabs((double)wf[e] * xf[e]);
+                }
+            }
+            const double tol = 4.0 * (16.0 * nb + 8) * EPS_F32 * S + 1e-30;
+            n_checks++;
+            if (!near(got, ref, tol)) {
+                fail("dot_lowk_vs_dequant", tr->name, "n=%d got %.9g want %.9g tol %.3g", n,
+                     (double)got, ref, tol);
+                break;
+            }
+        }
+    }
+    free(w); free(act); free(x); free(wf); free(xf);
+}
+
 static void check_blocks(const fwi_kernels *kc)
 {
+    check_legacy_ref(kc);
+    check_lowk_ref(kc);
     if (!selected("block"))
         return;
     float x[64], y[64];
@@ -498,7 +757,7 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
     wmat_make(&m, type, rows, n, pad);
 
     const size_t as = act_row_size(type, n);
-    const size_t xoff = (type == FWI_TYPE_Q4_0 || type == FWI_TYPE_Q8_0) ? 2 : 4;
+    const size_t xoff = fwi_type_traits_get(type)->blck_size > 1 ? 2 : 4;
     uint8_t *xbuf = xmalloc(as + xoff + 32);
     void *act = xbuf + xoff;
     float *xf = xmalloc((size_t)n * sizeof(float));
@@ -675,6 +934,142 @@ static void check_quantize(const fwi_kernels *kc, const fwi_kernels *k)
     }
 }
 
+/* Q8_1 activation quantiser: the same bytes on every ISA, and equal to an
+ * independent model of ggml's AVX2 quantize_row_q8_1 (d = amax/127,
+ * id = 127/amax, q = nearbyint(x * id) (ties to even), s = fp16(d * sum q)) */
+static void check_quantize_q8_1(const fwi_kernels *kc, const fwi_kernels *k)
+{
+    const char *isa = fwi_isa_name(k->isa);
+    for (int it = 0; it < 60; it++) {
+        const int nb = 1 + (int)(rnd32() % 9);
+        const int n = nb * 32;
+        float *x = xmalloc((size_t)n * sizeof(float) + 4);
+        float *xu = x + 1; /* misaligned */
+        const float sc = powf(10.0f, (float)((int)(rnd32() % 9) - 4));
+        fill_f32(xu, (size_t)n, sc);
+        if (it % 3 == 0) { /* exact .5 ties after scaling: amax 127 -> id 1 */
+            for (int b = 0; b < nb; b++) {
+                xu[32 * b] = 127.0f;
+                for (int j = 1; j < 32; j++)
+                    xu[32 * b + j] = (float)((int)(rnd32() % 253) - 126) + 0.5f * (float)(rnd32() & 1);
+            }
+        }
+        if (it % 5 == 0)
+            memset(xu, 0, 32 * sizeof(float)); /* zero block: d = 0, s = 0 */
+        fwi_block_q8_1 *a = xmalloc((size_t)nb * sizeof *a + 2);
+        fwi_block_q8_1 *b = xmalloc((size_t)nb * sizeof *b + 2);
+        fwi_block_q8_1 *m = xmalloc((size_t)nb * sizeof *m + 2);
+        for (int bi = 0; bi < nb; bi++) {
+            const float *xb = xu + 32 * bi;
+            float amax = 0.0f;
+            for (int j = 0; j < 32; j++)
+                amax = fmaxf(amax, fabsf(xb[j]));
+            const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                const float v = xb[j] * id;
+                m[bi].qs[j] = (int8_t)nearbyintf(v);
+                sum += m[bi].qs[j];
+            }
+            m[bi].d = fwi_fp32_to_fp16(d);
+            m[bi].s = fwi_fp32_to_fp16(d * (float)sum);
+        }
+        kc->quantize_row[FWI_TYPE_Q8_1](a, xu, n);
+        k->quantize_row[FWI_TYPE_Q8_1](b, xu, n);
+        n_checks += 2;
+        if (memcmp(a, m, (size_t)nb * sizeof *a))
+            fail("quantize_row_q8_1", "scalar", "n=%d differs from the model of ggml's AVX2 "
+                 "quantize_row_q8_1", n);
+        if (memcmp(a, b, (size_t)nb * sizeof *a)) {
+            int bi = 0;
+            while (!memcmp(&a[bi], &b[bi], sizeof *a))
+                bi++;
+            fail("quantize_row_q8_1", isa, "n=%d block %d differs (exact match required)", n, bi);
+        }
+        free(x);
+        free(a);
+        free(b);
+        free(m);
+    }
+}
+
+/* Q8_K (K-quant activations): the same bytes on every ISA; the scalar bytes
+ * also against their definition (ggml's x86 quantize_row_q8_K: iscale =
+ * -127 / max (max: first element of largest |x|), q = min(127,
+ * rint(iscale * x)), d = 1 / iscale, bsums) */
+static void check_quantize_q8_K(const fwi_kernels *kc, const fwi_kernels *k)
+{
+    const char *isa = fwi_isa_name(k->isa);
+    for (int it = 0; it < 40; it++) {
+        const int nb = 1 + (int)(rnd32() % 4);
+        const int n = nb * FWI_QK_K;
+        float *x = xmalloc((size_t)n * sizeof(float) + 4);
+        float *xu = x + 1; /* misaligned */
+        const float sc = powf(10.0f, (float)((int)(rnd32() % 9) - 4));
+        fill_f32(xu, (size_t)n, sc);
+        if (it % 3 == 0) { /* exact .5 ties: max -127 -> iscale 1; amax of both signs */
+            for (int b = 0; b < nb; b++) {
+                for (int j = 0; j < FWI_QK_K; j++)
+                    xu[256 * b + j] = (float)((int)(rnd32() % 253) - 126) + 0.5f * (float)(rnd32() & 1);
+                xu[256 * b + (int)(rnd32() % 255)] = -127.0f;
+                if (it % 2)
+                    xu[256 * b + 255] = 127.0f;
+            }
+        }
+        if (it % 4 == 1)
+            xu[rnd32() % (unsigned)n] *= 300.0f; /* one outlier: large amax */
+        if (it % 5 == 0)
+            memset(xu, 0, FWI_QK_K * sizeof(float)); /* zero block: d = 0 */
+        const size_t rs = fwi_row_size(FWI_TYPE_Q8_K, n);
+        uint8_t *a = xmalloc(rs + 8), *b = xmalloc(rs + 8);
+        memset(a, 0x5a, rs + 8);
+        memset(b, 0x5a, rs + 8);
+        kc->quantize_row[FWI_TYPE_Q8_K](a + 2, xu, n); /* 2-byte aligned rows */
+        k->quantize_row[FWI_TYPE_Q8_K](b + 2, xu, n);
+        n_checks++;
+        if (memcmp(a, b, rs + 8)) {
+            size_t bi = 0;
+            while (a[bi] == b[bi])
+                bi++;
+            fail("quantize_row_q8_K", isa, "n=%d byte %zu differs (exact match required)", n, bi);
+        }
+        for (int bl = 0; k == kc && bl < nb; bl++) {
+            fwi_block_q8_K q;
+            memcpy(&q, a + 2 + (size_t)bl * sizeof q, sizeof q);
+            const float *xb = xu + 256 * bl;
+            float amax = 0, mx = 0;
+            for (int j = 0; j < 256; j++) {
+                if (fabsf(xb[j]) > amax) {
+                    amax = fabsf(xb[j]);
+                    mx = xb[j];
+                }
+            }
+            const float is = amax > 0 ? -127.0f / mx : 0.0f;
+            int bad = amax > 0 ? q.d != 1.0f / is : q.d != 0.0f;
+            for (int j = 0; j < 256 && !bad; j++) {
+                const float v = is * xb[j];
+                double r = nearbyint((double)v); /* FE_TONEAREST default */
+                r = r > 127 ? 127 : r;
+                bad = q.qs[j] != (int)r;
+            }
+            for (int g = 0; g < 16 && !bad; g++) {
+                int s = 0;
+                for (int j = 0; j < 16; j++)
+                    s += q.qs[16 * g + j];
+                bad = q.bsums[g] != s;
+            }
+            n_checks++;
+            if (bad) {
+                fail("quantize_row_q8_K", "scalar", "n=%d block %d differs from the definition", n, bl);
+                break;
+            }
+        }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 static void check_matmuls(const fwi_kernels *kc, const fwi_kernels *k, const fwi_kernels *kprev)
 {
     /* model shapes among them: stories260K (n_embd 64, n_ff 172, vocab
@@ -682,10 +1077,17 @@ static void check_matmuls(const fwi_kernels *kc, const fwi_kernels *k, const fwi
     static const int qn[] = { 32, 64, 96, 128, 160, 256, 1024, 4096 };
     static const int fn[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 128, 172, 257, 1000, 4096 };
     static const int rows_list[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
+    static const int kn[] = { 256, 512, 768, 2048 }; /* K-quants: multiples of 256 */
 
     if (selected("quantize_row_q8_0") && k->quantize_row[FWI_TYPE_Q8_0] !=
         (kprev ? kprev->quantize_row[FWI_TYPE_Q8_0] : NULL))
         check_quantize(kc, k);
+    if (selected("quantize_row_q8_K") && k->quantize_row[FWI_TYPE_Q8_K] !=
+        (kprev ? kprev->quantize_row[FWI_TYPE_Q8_K] : NULL))
+        check_quantize_q8_K(kc, k);
+    if (selected("quantize_row_q8_1") && k->quantize_row[FWI_TYPE_Q8_1] !=
+        (kprev ? kprev->quantize_row[FWI_TYPE_Q8_1] : NULL))
+        check_quantize_q8_1(kc, k);
 
     for (int ti = 0; ti < N_TYPES; ti++) {
         const int type = all_types[ti];
@@ -700,8 +1102,10 @@ static void check_matmuls(const fwi_kernels *kc, const fwi_kernels *k, const fwi
         if (!changed)
             continue;
         const int quant = fwi_type_traits_get(type)->blck_size > 1;
-        const int *ns = quant ? qn : fn;
-        const int nn = quant ? (int)(sizeof qn / sizeof qn[0]) : (int)(sizeof fn / sizeof fn[0]);
+        const int kq = fwi_type_traits_get(type)->blck_size == FWI_QK_K;
+        const int *ns = kq ? kn : quant ? qn : fn;
+        const int nn = kq ? (int)(sizeof kn / sizeof kn[0])
+                     : quant ? (int)(sizeof qn / sizeof qn[0]) : (int)(sizeof fn / sizeof fn[0]);
         for (int a = 0; a < nn; a++) {
             for (size_t b = 0; b < sizeof rows_list / sizeof rows_list[0]; b++) {
                 if (ns[a] >= 1024 && rows_list[b] > 5)

@@ -23,33 +23,15 @@
  * logits measurably (1e-2 relative on a synthetic Q4_0 model vs 4e-7).
  * Rounding is done with exact integer arithmetic, independent of the FP
  * environment; every ISA produces the same bytes. */
-static int8_t round_half_even(float v) /* |v| <= 127.5 */
-{
-    int i = (int)v;                       /* toward zero */
-    const float frac = v - (float)i;      /* exact */
-    const float af = frac < 0 ? -frac : frac;
-    if (af > 0.5f || (af == 0.5f && (i & 1)))
-        i += v < 0 ? -1 : 1;
-    return (int8_t)i;
-}
-
 static void quantize_row_q8_0_c(void *dst, const float *src, int n)
 {
     fwi_block_q8_0 *y = dst;
     const int nb = n / FWI_QK8_0;
 
     for (int b = 0; b < nb; b++) {
-        const float *xb = src + (size_t)b * FWI_QK8_0;
-        float amax = 0.0f;
-        for (int j = 0; j < FWI_QK8_0; j++) {
-            const float a = xb[j] < 0 ? -xb[j] : xb[j];
-            amax = amax > a ? amax : a;
-        }
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        float d;
+        (void)fwi_q8_block32(src + (size_t)b * FWI_QK8_0, y[b].qs, &d);
         y[b].d = fwi_fp32_to_fp16(d);
-        for (int j = 0; j < FWI_QK8_0; j++)
-            y[b].qs[j] = round_half_even(xb[j] * id);
     }
 }
 

@@ -50,6 +50,34 @@ static void silu_mul_c(float *y, const float *a, const float *b, int n)
     }
 }
 
+/* ggml's gelu (tanh approximation) */
+static float gelu_tanh(float x)
+{
+    const float c = 0.79788456080286535587989211986876f; /* sqrt(2 / pi) */
+    return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
+}
+
+static void gelu_mul_c(float *y, const float *a, const float *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const float x = a[i];
+        if (x <= -10.0f) {
+            y[i] = 0.0f;
+        } else {
+            /* ggml's table: gelu of the f16 input, stored as f16 */
+            const float h = fwi_fp16_to_fp32(fwi_fp32_to_fp16(x));
+            const float g = x >= 10.0f ? x : fwi_fp16_to_fp32(fwi_fp32_to_fp16(gelu_tanh(h)));
+            y[i] = g * b[i];
+        }
+    }
+}
+
+static void softcap_c(float *x, int n, float pre, float post)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = tanhf(x[i] * pre) * post;
+}
+
 static void add_c(float *y, const float *a, const float *b, int n)
 {
     for (int i = 0; i < n; i++)
@@ -157,6 +185,8 @@ void fwi_ops_init_c(fwi_kernels *k)
     k->rmsnorm = rmsnorm_c;
     k->softmax = softmax_c;
     k->silu_mul = silu_mul_c;
+    k->gelu_mul = gelu_mul_c;
+    k->softcap = softcap_c;
     k->add = add_c;
     k->mul = mul_c;
     k->scale = scale_c;

@@ -3,12 +3,15 @@
  * row-dot function DOT(weight_row, activation_row, n_blocks), define
  * matvec_<name>_c and matmul_<name>_c (fwi_matvec_fn / fwi_matmul_fn).
  * Each output element is one DOT call, so results never depend on row
- * ranges or token counts.  Internal to lib/kernels/generic.
+ * ranges or token counts.  Also the 32-element 8-bit block quantiser
+ * that the Q8_0 and Q8_1 activation formats share.  Internal to
+ * lib/kernels/generic.
  */
 #ifndef FWI_KERNELS_ROWLOOP_H
 #define FWI_KERNELS_ROWLOOP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One generic row loop per weight type; DOT(row_ptr, x_ptr, n) */
 #define DEFINE_MATVEC_MATMUL(name, WT, XT, DOT, NDIV)                          \
@@ -31,5 +34,37 @@
                         n / (NDIV));                                           \
         }                                                                      \
     }
+
+/* Round-half-even of |v| <= 127.5 with exact integer arithmetic,
+ * independent of the FP environment. */
+static inline int8_t fwi_round_half_even_i8(float v)
+{
+    int i = (int)v;                       /* toward zero */
+    const float frac = v - (float)i;      /* exact */
+    const float af = frac < 0 ? -frac : frac;
+    if (af > 0.5f || (af == 0.5f && (i & 1)))
+        i += v < 0 ? -1 : 1;
+    return (int8_t)i;
+}
+
+/* One 32-element block as ggml's x86 AVX2 quantize_row_q8_0/_q8_1:
+ * d = amax / 127 (returned in *d, f32), id = 127 / amax,
+ * q = round-half-even(x * id). Returns the sum of q. */
+static inline int fwi_q8_block32(const float *xb, int8_t *q, float *d)
+{
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) {
+        const float a = xb[j] < 0 ? -xb[j] : xb[j];
+        amax = amax > a ? amax : a;
+    }
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        q[j] = fwi_round_half_even_i8(xb[j] * id);
+        sum += q[j];
+    }
+    *d = amax / 127.0f;
+    return sum;
+}
 
 #endif
