@@ -33,7 +33,9 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     k->isa = FWI_ISA_AVX512;         /* no AVX-512 kernels yet */
     if (lvl < FWI_ISA_AVX512VNNI)
         return;
-    k->isa = FWI_ISA_AVX512VNNI;     /* no VNNI kernels yet */
+    fwi_matmul_init_avx512vnni(k);
+    fwi_kquants_init_avx512vnni(k);
+    k->isa = FWI_ISA_AVX512VNNI;
 #elif defined(FWI_ARCH_AARCH64)
     if (lvl < FWI_ISA_NEON)
         return;
