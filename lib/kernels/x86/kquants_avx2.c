@@ -262,9 +262,12 @@ static FWI_ALWAYS_INLINE void matvec_k(const int wt, float *out, const void *wv,
         const uint8_t *wr[4];
         for (int i = 0; i < 4; i++)
             wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws;
-        /* prefetch the next group of 4 rows, spread over this group's steps */
-        const char *pf = (const char *)(w + (size_t)(r + 4) * ws);
-        const char *pfe = r + 4 < r1 ? pf + 4 * ws : pf;
+        /* prefetch a group of 4 rows at least ~8 KiB ahead (short rows:
+         * the next group is too close to hide the memory latency), spread
+         * over this group's steps */
+        const int lead = 4 * ws >= 8192 ? 4 : 4 * ws >= 4096 ? 8 : 12;
+        const char *pf = (const char *)(w + (size_t)(r + lead) * ws);
+        const char *pfe = r + lead < r1 ? pf + 4 * ws : pf;
         __m128 acc[1];
         tile(wt, 1, acc, wr, xt, nb, pf, pfe);
         store4(out + r, acc[0], nr);

@@ -354,6 +354,9 @@ DEFINE_Q_MATMUL(q8_0, WQ8_0)
 enum { WF32, WF16, WBF16 };
 
 #define MAXR 4
+#ifndef FPF_LEAD
+#define FPF_LEAD 8192
+#endif
 #define MAXT 4
 
 static FWI_ALWAYS_INLINE __m256 load_w8(const int wt, const char *p)
@@ -374,10 +377,12 @@ tile_f(const int wt, const int R, const int T, const int pf,
     const size_t es = wt == WF32 ? 4 : 2;
     const char *wr[MAXR];
     /* matvec prefetch: pf == 1 (short rows, a next group of R rows exists):
-     * prefetch that group, spread over the steps (the hardware streams
+     * prefetch the group at least 8 KiB ahead (the next one when groups
+     * are that long), spread over the steps (the hardware streams
      * would restart every group); pf == 2 (long rows): 512 bytes ahead in
      * each row */
-    const char *pfp = w + (size_t)(r + R) * ws;
+    const size_t gb = (size_t)R * ws; /* bytes per group */
+    const char *pfp = w + (size_t)(r + R) * ws + (gb < FPF_LEAD ? (FPF_LEAD / gb) * gb : 0);
     const float *xt[MAXT];
     __m256 acc[MAXR][MAXT];
 
