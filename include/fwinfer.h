@@ -506,7 +506,10 @@ FW_API void fw_context_cancel(fw_context *ctx);
 
 /* Number of layer boundaries evaluation has passed in this context since it
  * was created (a progress counter; tests use it to check how fast a cancel
- * takes effect). */
+ * takes effect, the CLI to draw a progress bar while a long prompt is
+ * evaluated).  Like fw_context_cancel it may be called from another thread
+ * while the context is in use (an atomic read), never after
+ * fw_context_free. */
 FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
 
 /* Context state: the KV caches of all sequences and the logits of the last
@@ -931,21 +934,52 @@ FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
                              const fw_request *request, fw_event_fn on_event,
                              void *user_data, fw_result **out_result);
 
-/* Generate from a Fireworks/OpenAI completions request body (JSON):
- * "prompt" (a string, or an array of token ids used as given) and the
- * sampling and request fields of docs/SAMPLING.md; "model", "stream" and
- * "user" are accepted and otherwise ignored; any other field is an error
- * naming it.  `overrides` (may be NULL) is a JSON object whose members
- * replace those of `body` (how command-line flags override a request
- * file).  Otherwise as fw_generate. */
+/* Generate from a Fireworks/OpenAI request body (JSON), either
+ *  - a completions request: "prompt" (a string, or an array of token ids
+ *    used as given), or
+ *  - a chat-completions request: "messages" (a non-empty array of objects,
+ *    each with a string "role", a "content" and any other fields the
+ *    template reads, e.g. "tool_calls"), rendered as fw_generate_chat
+ *    does, with the optional fields "chat_template" (a Jinja2 template
+ *    string used instead of the model's), "add_generation_prompt" (bool,
+ *    default true) and "chat_template_kwargs" (an object of extra template
+ *    variables, e.g. {"enable_thinking": false});
+ * plus the sampling and request fields of docs/SAMPLING.md.  "prompt" and
+ * "messages" together are an error naming both; the chat-only fields with
+ * a "prompt" are an error naming the field.  "model", "stream" and "user"
+ * are accepted and otherwise ignored; any other field is an error naming
+ * it.  `overrides` (may be NULL) is a JSON object whose members replace
+ * those of `body` (how command-line flags override a request file).  A
+ * template that fails (raise_exception included) fails the request with
+ * the template's error and message (see "Chat templates").  Otherwise as
+ * fw_generate. */
 FW_API fw_status fw_generate_json(fw_context *ctx, const char *body,
                                   size_t body_len, const char *overrides,
                                   size_t overrides_len, fw_event_fn on_event,
                                   void *user_data, fw_result **out_result);
 
+/* The prompt a request would evaluate, without evaluating it (a dry run of
+ * fw_generate_json: same body, same overrides, same errors for the prompt
+ * fields; the sampling fields are parsed and checked by name), as compact
+ * JSON into a caller buffer: {"prompt": the text (a chat request: the
+ * rendered prompt) or null for token ids, "prompt_token_ids": [...],
+ * "prompt_fragments": [...] (as raw_output shows them), "chat_template":
+ * "model", "override", "chatml" or null}.  Use it to count a prompt's
+ * tokens or show a rendered chat prompt.  Thread-safe. */
+FW_API fw_status fw_request_prompt_json(const fw_model *model, const char *body,
+                                        size_t body_len, const char *overrides,
+                                        size_t overrides_len, char *buf,
+                                        size_t cap, size_t *n_needed);
+
+/* Results.  A result belongs to the caller of the call that produced it
+ * (free it with fw_result_free); it refers to the model, which must outlive
+ * it, not to the context.  One thread at a time per result
+ * (fw_result_tokens fills a cache). */
 FW_API void fw_result_free(fw_result *result);
 FW_API int32_t fw_result_n_choices(const fw_result *result);
-/* The text of choice i (with the prompt first when echo). */
+/* The text of choice i (with the prompt first when echo: for a chat
+ * request the rendered prompt exactly, for a text prompt its tokens'
+ * pieces). */
 FW_API fw_status fw_result_text(const fw_result *result, int32_t choice,
                                 char *buf, size_t cap, size_t *n_needed);
 /* "stop" or "length"; NULL for a bad index. */
@@ -966,11 +1000,45 @@ FW_API fw_status fw_result_usage(const fw_result *result, int32_t *prompt,
 /* The seed the request ran with. */
 FW_API uint64_t fw_result_seed(const fw_result *result);
 
-/* The result as an OpenAI completions response object: id, object
+/* The prompt text the request tokenized, into a caller buffer: a text
+ * prompt as given; for a chat request the rendered prompt (without the
+ * BOS token the tokenizer added, if it added one).  FW_E_NOT_FOUND when
+ * the prompt was token ids. */
+FW_API fw_status fw_result_prompt_text(const fw_result *result, char *buf,
+                                       size_t cap, size_t *n_needed);
+
+/* For a chat request, which template rendered the messages: "override"
+ * (the request's chat_template), "model" (the model's
+ * tokenizer.chat_template) or "chatml" (the model has none: the ChatML
+ * fallback).  NULL for a completions request or a bad handle.  Static
+ * text. */
+FW_API const char *fw_result_chat_template(const fw_result *result);
+
+/* The result as an OpenAI response object, into a caller buffer.
+ *
+ * Completions (a text or token prompt): id "cmpl-...", object
  * "text_completion", created, model (`model_name`), choices (index, text,
  * finish_reason, logprobs in the legacy shape plus token_ids and
  * sampling_logprobs, raw_output when asked), usage (with
- * prompt_tokens_evaluated), and "sampling" (the effective parameters). */
+ * prompt_tokens_evaluated), and "sampling" (the effective parameters).
+ *
+ * Chat completions (fw_generate_chat, or "messages" in fw_generate_json):
+ * id "chatcmpl-...", object "chat.completion", and choices[i] has
+ * message {"role": "assistant", "content": the text} (with echo the
+ * rendered prompt first, exactly; so echo with max_tokens 0 gives the
+ * rendered prompt), finish_reason, and logprobs in the chat shape:
+ * {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob,
+ * bytes}], token_id, sampling_logprob}]} (echoed prompt tokens first, the
+ * first one's logprob null) or null.  usage and sampling as above.
+ *
+ * raw_output (when asked): prompt_token_ids (what was evaluated),
+ * prompt_fragments (a text prompt: [the text]; token ids: the ids; a chat
+ * prompt: the rendered prompt cut at the control and user-defined tokens
+ * the template wrote, each given as its id, the text between as strings,
+ * after the id of the BOS the tokenizer added, if any), completion (the
+ * raw text, special tokens as text), completion_token_ids,
+ * completion_logprobs (legacy shape) when asked, and for a chat request
+ * "chat_template" (as fw_result_chat_template). */
 FW_API fw_status fw_result_to_json(const fw_result *result,
                                    const char *model_name, char *buf,
                                    size_t cap, size_t *n_needed);
@@ -1050,6 +1118,60 @@ FW_API fw_status fw_chat_apply_template_json(const fw_model *model,
                                              int32_t add_generation_prompt,
                                              char *buf, size_t cap,
                                              size_t *n_needed);
+
+/* ------------------------------------------------------------------------ */
+/* Chat requests: generation from messages                                   */
+/* ------------------------------------------------------------------------ */
+
+/* How a chat request renders its messages (fw_generate_chat). */
+typedef struct fw_chat_params {
+    uint32_t struct_size;          /* sizeof(fw_chat_params), set by _init */
+    int32_t add_generation_prompt; /* 1 (default): end with the assistant's
+                                      turn header; 0: leave it out */
+    const char *chat_template;     /* NULL (default): the model's
+                                      tokenizer.chat_template, or ChatML if
+                                      the model has none; else a Jinja2
+                                      template (NUL-terminated UTF-8) used
+                                      instead.  The caller's, read during
+                                      the call. */
+    const char *template_vars_json; /* NULL (default) or a JSON object of
+                                      extra template variables (OpenAI's
+                                      chat_template_kwargs, e.g.
+                                      {"enable_thinking": false}), as for
+                                      fw_chat_apply_template_json */
+} fw_chat_params;
+
+/* Fill `params` with the defaults.  Thread-safe. */
+FW_API void fw_chat_params_init(fw_chat_params *params);
+
+/* Generate an assistant reply to msgs[0 .. n_msgs) (at least one message;
+ * roles non-NULL, role and content valid UTF-8; content NULL is none).
+ *
+ * The messages are rendered with chat->chat_template, else the model's
+ * tokenizer.chat_template, else ChatML as llama.cpp writes it
+ * ("<|im_start|>ROLE\nCONTENT<|im_end|>\n" per message, then
+ * "<|im_start|>assistant\n" as the generation prompt).  The rendered text
+ * is tokenized with special-token parsing on (so "<|im_start|>" is one
+ * token where the vocabulary has it) and without the model's EOS; the
+ * model's BOS is put first only if the model adds one and the text does
+ * not already start with the BOS token's text (a template that writes
+ * {{ bos_token }} does not get two).  fw_result_prompt_text gives the
+ * rendered text, fw_result_chat_template which template was used, and
+ * fw_result_to_json the chat-completions shape.
+ *
+ * `chat`, `sampling` and `request` may be NULL for the defaults; the rest
+ * is as fw_generate (sequences, events, ownership of *out_result).
+ * Errors: FW_E_INVALID_ARG naming the message for a bad message; the
+ * template's own errors as in "Chat templates" (a raise_exception is
+ * FW_E_INVALID_ARG whose message ends with the template's text);
+ * FW_E_FORMAT for malformed template_vars_json; then as fw_generate.  One
+ * thread at a time per context. */
+FW_API fw_status fw_generate_chat(fw_context *ctx, const fw_chat_message *msgs,
+                                  size_t n_msgs, const fw_chat_params *chat,
+                                  const fw_sampler_params *sampling,
+                                  const fw_request *request,
+                                  fw_event_fn on_event, void *user_data,
+                                  fw_result **out_result);
 
 #ifdef __cplusplus
 }

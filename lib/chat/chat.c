@@ -1,10 +1,12 @@
 /* chat.c - the public chat-template API (fw_chat_apply_template*): finds
  * the template and the special tokens, validates the input, renders with
- * the Jinja engine (jinja.c) and copies the text to the caller buffer. */
+ * the Jinja engine (jinja.c) and copies the text to the caller buffer.
+ * fwi_chat_render is the same rendering for generation (lib/gen). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/chat.h"
 #include "chat/jinja.h"
 #include "core/core.h"
 #include "core/json.h"
@@ -63,9 +65,8 @@ static char *special_text(const fw_model *model, int32_t which)
     return s;
 }
 
-static fw_status apply(const fw_model *model, const char *tmpl,
-                       fwi_jinja_input *in, char *buf, size_t cap,
-                       size_t *n_needed)
+fw_status fwi_chat_render(const fw_model *model, const char *tmpl,
+                          fwi_jinja_input *in, fwi_sbuf *out)
 {
     char *owned = NULL, *bos = NULL, *eos = NULL;
     fw_status st = FW_OK;
@@ -91,16 +92,40 @@ static fw_status apply(const fw_model *model, const char *tmpl,
         in->eos_token = eos;
     }
     in->fixed_date = getenv("FWINFER_FIXED_DATE");
+    st = fwi_jinja_render(in, model, out);
+    in->tmpl = NULL;
+    in->bos_token = in->eos_token = NULL;
+    fwi_free(owned);
+    fwi_free(bos);
+    fwi_free(eos);
+    return st;
+}
+
+fw_status fwi_chat_check_msgs(const void *handle, const fw_chat_message *msgs, size_t n_msgs)
+{
+    if (!msgs && n_msgs > 0)
+        return fwi_fail(handle, FW_E_INVALID_ARG, "chat template: msgs is NULL but n_msgs is %zu", n_msgs);
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (!msgs[i].role)
+            return fwi_fail(handle, FW_E_INVALID_ARG, "chat template: message %zu has no role", i);
+        if (!utf8_ok(msgs[i].role, strlen(msgs[i].role)) ||
+            (msgs[i].content && !utf8_ok(msgs[i].content, strlen(msgs[i].content))))
+            return fwi_fail(handle, FW_E_INVALID_ARG, "chat template: message %zu is not valid UTF-8", i);
+    }
+    return FW_OK;
+}
+
+static fw_status apply(const fw_model *model, const char *tmpl,
+                       fwi_jinja_input *in, char *buf, size_t cap,
+                       size_t *n_needed)
+{
     fwi_sbuf out = {0};
-    st = fwi_jinja_render(in, model, &out);
+    fw_status st = fwi_chat_render(model, tmpl, in, &out);
     if (st == FW_OK)
         st = fwi_out_text(model, out.data ? out.data : "", out.len, buf, cap, n_needed);
     else if (n_needed)
         *n_needed = 0;
     fwi_sbuf_free(&out);
-    fwi_free(owned);
-    fwi_free(bos);
-    fwi_free(eos);
     return st;
 }
 
@@ -111,15 +136,9 @@ FW_API fw_status fw_chat_apply_template(const fw_model *model, const char *tmpl,
 {
     if (n_needed)
         *n_needed = 0;
-    if (!msgs && n_msgs > 0)
-        return fwi_fail(model, FW_E_INVALID_ARG, "chat template: msgs is NULL but n_msgs is %zu", n_msgs);
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (!msgs[i].role)
-            return fwi_fail(model, FW_E_INVALID_ARG, "chat template: message %zu has no role", i);
-        if (!utf8_ok(msgs[i].role, strlen(msgs[i].role)) ||
-            (msgs[i].content && !utf8_ok(msgs[i].content, strlen(msgs[i].content))))
-            return fwi_fail(model, FW_E_INVALID_ARG, "chat template: message %zu is not valid UTF-8", i);
-    }
+    fw_status st = fwi_chat_check_msgs(model, msgs, n_msgs);
+    if (st != FW_OK)
+        return st;
     fwi_jinja_input in;
     memset(&in, 0, sizeof in);
     in.msgs = msgs;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "core/json.h"
 #include "core/sbuf.h"
 
 #define FWI_MAX_TOP 20
@@ -33,6 +34,34 @@ typedef struct fwi_choice {
     fw_token *gen_ids;     /* built on demand by fw_result_tokens */
 } fwi_choice;
 
+/* A piece of a chat prompt (raw_output.prompt_fragments): a token the
+ * template forced (a BOS the tokenizer added, a control or user-defined
+ * token's text in the rendered prompt) or a run of plain text. */
+typedef struct fwi_frag {
+    fw_token token;        /* -1: the text prompt_text[off, off + len) */
+    size_t off, len;
+} fwi_frag;
+
+/* The prompt of a request: text, token ids, or a rendered chat prompt. */
+typedef struct fwi_prompt {
+    const char *text;          /* text, when tokens is NULL */
+    size_t text_len;
+    const fw_token *tokens;    /* ids used as given, or NULL */
+    size_t n_tokens;
+    const char *chat_template; /* text is a rendered chat prompt: "model",
+                                  "override" or "chatml" (static); NULL for
+                                  a plain text or token prompt */
+} fwi_prompt;
+
+/* The tokens generation evaluates for a text or chat prompt (not for token
+ * ids).  Plain text: the model's BOS (and EOS) added, special tokens
+ * parsed.  Chat: special tokens parsed, BOS added only if the model adds it
+ * and the text does not start with the BOS token's text, no EOS; *frags
+ * (may be NULL) receives the fragments.  Errors are recorded on `h`. */
+fw_status fwi_prompt_tokenize(const fw_model *m, const void *h, const fwi_prompt *p,
+                              fw_token **ids, size_t *n_ids, fwi_frag **frags,
+                              size_t *n_frags);
+
 struct fw_result {
     uint32_t magic;
     const fw_model *model; /* must outlive the result */
@@ -42,7 +71,12 @@ struct fw_result {
     fw_token *prompt;
     size_t n_prompt;
     char *prompt_text;     /* NULL for a token prompt */
+    size_t prompt_text_len;
     int prompt_is_tokens;
+    const char *chat_template; /* chat requests: "model", "override",
+                                  "chatml"; NULL otherwise */
+    fwi_frag *frags;       /* chat requests: the prompt fragments */
+    size_t n_frags;
     size_t echo_from;
     int32_t prompt_evaluated;
     int logprobs, top_n, echo, raw_output;
@@ -50,6 +84,25 @@ struct fw_result {
     uint64_t seed;
     int64_t created;
 };
+
+/* Generate for a prepared prompt (fw_generate, fw_generate_json,
+ * fw_generate_chat). */
+fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
+                       const fw_sampler_params *sampling,
+                       const fw_request *request, fw_event_fn on_event,
+                       void *user_data, fw_result **out);
+
+/* Render a chat prompt for generation: messages as a parsed JSON array
+ * (`messages`) or a C array (`msgs`, used when messages is NULL), with
+ * `tmpl`, else the model's tokenizer.chat_template, else ChatML.  `vars`
+ * (may be NULL) is a JSON object of extra template variables.  The text is
+ * appended to `out`; *kind receives "override", "model" or "chatml".
+ * Errors are recorded on `h` (a message naming the message index or the
+ * template's own error). */
+fw_status fwi_chat_prompt(const fw_model *m, const void *h, const fwi_json *messages,
+                          const fw_chat_message *msgs, size_t n_msgs, const char *tmpl,
+                          const fwi_json *vars, int add_generation_prompt, fwi_sbuf *out,
+                          const char **kind);
 
 /* The model of a context (NULL for a bad handle). */
 const fw_model *fwi_context_model(const fw_context *ctx);

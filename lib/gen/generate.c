@@ -1,13 +1,16 @@
 /*
  * generate.c - one request: evaluate the prompt once, continue n choices
  * from copies of its KV state, each with its own seeded sampler; logprobs,
- * echo, stop strings across token boundaries, streaming events.
+ * echo, stop strings across token boundaries, streaming events.  The
+ * entry points fw_generate (text or ids) and fw_generate_chat (messages,
+ * rendered by prompt.c) both come to fwi_generate.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "chat/chat.h"
 #include "core/sbuf.h"
 #include "gen.h"
 
@@ -329,11 +332,9 @@ static fw_status check_request(const fw_request *rq, const void *h)
     return FW_OK;
 }
 
-FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
-                             const fw_token *tokens, size_t n_tokens,
-                             const fw_sampler_params *sampling,
-                             const fw_request *request, fw_event_fn on_event,
-                             void *user_data, fw_result **out)
+fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
+                       const fw_sampler_params *sampling, const fw_request *request,
+                       fw_event_fn on_event, void *user_data, fw_result **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out_result is NULL");
@@ -384,31 +385,26 @@ FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
     }
 
     /* the prompt */
-    if (tokens) {
-        r->prompt = fwi_malloc_array(n_tokens ? n_tokens : 1, sizeof *r->prompt);
+    if (p->tokens) {
+        r->prompt = fwi_malloc_array(p->n_tokens ? p->n_tokens : 1, sizeof *r->prompt);
         if (!r->prompt) {
             st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
             goto done;
         }
-        memcpy(r->prompt, tokens, n_tokens * sizeof *tokens);
-        r->n_prompt = n_tokens;
+        memcpy(r->prompt, p->tokens, p->n_tokens * sizeof *p->tokens);
+        r->n_prompt = p->n_tokens;
         r->prompt_is_tokens = 1;
     } else {
-        if (!text && text_len) {
+        if (!p->text && p->text_len) {
             st = fwi_fail(ctx, FW_E_INVALID_ARG, "prompt text is NULL");
             goto done;
         }
-        r->prompt_text = fwi_strndup(text ? text : "", text_len);
-        size_t n = 0;
-        uint32_t fl = FW_TOKENIZE_ADD_SPECIAL | FW_TOKENIZE_PARSE_SPECIAL;
-        st = fw_tokenize(model, text ? text : "", text_len, fl, NULL, 0, &n);
-        if (st == FW_OK || st == FW_E_BUFFER_TOO_SMALL) {
-            r->prompt = fwi_malloc_array(n ? n : 1, sizeof *r->prompt);
-            st = r->prompt && r->prompt_text
-                     ? fw_tokenize(model, text ? text : "", text_len, fl, r->prompt, n, &n)
-                     : fwi_fail(ctx, FW_E_NOMEM, "out of memory");
-            r->n_prompt = n;
-        }
+        r->prompt_text = fwi_strndup(p->text ? p->text : "", p->text_len);
+        r->prompt_text_len = p->text_len;
+        r->chat_template = p->chat_template;
+        st = r->prompt_text ? fwi_prompt_tokenize(model, ctx, p, &r->prompt, &r->n_prompt,
+                                                  &r->frags, &r->n_frags)
+                            : fwi_fail(ctx, FW_E_NOMEM, "out of memory");
         if (st != FW_OK)
             goto done;
     }
@@ -478,6 +474,13 @@ FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
                 fwi_sbuf_put(&echo_text, piece, pn);
         }
     }
+    if (st == FW_OK && n_echo && echo_from == 0 && r->chat_template) {
+        /* a chat prompt echoes as rendered, not as its tokens' pieces */
+        echo_text.len = 0;
+        fwi_sbuf_put(&echo_text, r->prompt_text, r->prompt_text_len);
+    }
+    if (st == FW_OK && echo_text.failed)
+        st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
     /* choices: copies of the prompt's cache, own seeded samplers */
     for (int32_t i = 1; st == FW_OK && i < rq.n; i++)
         st = fw_context_seq_copy(ctx, 0, i);
@@ -517,4 +520,71 @@ done:
     }
     *out = r;
     return FW_OK;
+}
+
+FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
+                             const fw_token *tokens, size_t n_tokens,
+                             const fw_sampler_params *sampling,
+                             const fw_request *request, fw_event_fn on_event,
+                             void *user_data, fw_result **out)
+{
+    fwi_prompt p = {text, text_len, tokens, n_tokens, NULL};
+    return fwi_generate(ctx, &p, sampling, request, on_event, user_data, out);
+}
+
+FW_API void fw_chat_params_init(fw_chat_params *params)
+{
+    if (!params)
+        return;
+    memset(params, 0, sizeof *params);
+    params->struct_size = sizeof *params;
+    params->add_generation_prompt = 1;
+}
+
+FW_API fw_status fw_generate_chat(fw_context *ctx, const fw_chat_message *msgs,
+                                  size_t n_msgs, const fw_chat_params *chat,
+                                  const fw_sampler_params *sampling,
+                                  const fw_request *request, fw_event_fn on_event,
+                                  void *user_data, fw_result **out)
+{
+    if (!out)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "out_result is NULL");
+    *out = NULL;
+    const fw_model *model = fwi_context_model(ctx);
+    if (!model)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context is NULL or freed");
+    fw_chat_params cp;
+    fw_chat_params_init(&cp);
+    fw_status st = fwi_params_copy(&cp, sizeof cp, chat, "fw_chat_params", ctx);
+    if (st != FW_OK)
+        return st;
+    if (n_msgs == 0)
+        return fwi_fail(ctx, FW_E_INVALID_ARG, "a chat request needs at least one message");
+    st = fwi_chat_check_msgs(ctx, msgs, n_msgs);
+    if (st != FW_OK)
+        return st;
+    fwi_json *vars = NULL;
+    if (cp.template_vars_json) {
+        st = fwi_json_parse(cp.template_vars_json, strlen(cp.template_vars_json), ctx, &vars);
+        if (st != FW_OK) {
+            char msg[FWI_ERRMSG_CAP];
+            snprintf(msg, sizeof msg, "%s", fw_last_error());
+            return fwi_fail(ctx, st, "template_vars_json: %s", msg);
+        }
+        if (fwi_json_type_of(vars) != FWI_JSON_OBJECT) {
+            fwi_json_free(vars);
+            return fwi_fail(ctx, FW_E_FORMAT, "template_vars_json is not a JSON object");
+        }
+    }
+    fwi_sbuf text = {0};
+    const char *kind = NULL;
+    st = fwi_chat_prompt(model, ctx, NULL, msgs, n_msgs, cp.chat_template, vars,
+                         cp.add_generation_prompt != 0, &text, &kind);
+    if (st == FW_OK) {
+        fwi_prompt p = {text.data ? text.data : "", text.len, NULL, 0, kind};
+        st = fwi_generate(ctx, &p, sampling, request, on_event, user_data, out);
+    }
+    fwi_sbuf_free(&text);
+    fwi_json_free(vars);
+    return st;
 }

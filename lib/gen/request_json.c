@@ -1,6 +1,7 @@
 /*
- * request_json.c - a Fireworks/OpenAI completions request body (JSON) into
- * sampling parameters, request fields and a prompt, then generation.
+ * request_json.c - a Fireworks/OpenAI request body (JSON), completions
+ * ("prompt") or chat completions ("messages"), into sampling parameters,
+ * request fields and a prompt, then generation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,11 @@ typedef struct req {
     fw_token *tokens;
     size_t n_tokens;
     int has_prompt;
+    const fwi_json *messages;     /* chat: the "messages" array */
+    const char *chat_template;    /* chat: a template overriding the model's */
+    int32_t add_generation_prompt;
+    const fwi_json *template_vars; /* chat: "chat_template_kwargs" */
+    const char *chat_field;       /* a chat-only field that was given */
     const char **stop;
     fw_logit_bias *bias;
     int top_logprobs_set, logprobs_int;
@@ -100,6 +106,34 @@ static fw_status field(req *q, const void *h, const char *key, const fwi_json *v
             return bad_type(h, key, "a string or an array of token ids");
         }
         q->has_prompt = 1;
+        return FW_OK;
+    }
+    if (!strcmp(key, "messages")) {
+        if (t != FWI_JSON_ARRAY)
+            return bad_type(h, key, "an array of message objects");
+        q->messages = v;
+        return FW_OK;
+    }
+    if (!strcmp(key, "chat_template")) {
+        size_t len;
+        if (t != FWI_JSON_STRING)
+            return bad_type(h, key, "a string (a Jinja2 template)");
+        q->chat_template = fwi_json_str(v, &len);
+        if (strlen(q->chat_template) != len)
+            return fwi_fail(h, FW_E_INVALID_ARG, "request field 'chat_template' contains a "
+                            "NUL character");
+        q->chat_field = "chat_template";
+        return FW_OK;
+    }
+    if (!strcmp(key, "add_generation_prompt")) {
+        q->chat_field = "add_generation_prompt";
+        return get_bool(h, key, v, &q->add_generation_prompt);
+    }
+    if (!strcmp(key, "chat_template_kwargs")) {
+        if (t != FWI_JSON_OBJECT)
+            return bad_type(h, key, "an object of template variables");
+        q->template_vars = v;
+        q->chat_field = "chat_template_kwargs";
         return FW_OK;
     }
     if (!strcmp(key, "max_tokens"))
@@ -230,6 +264,80 @@ static fw_status parse_obj(const char *text, size_t len, const void *h, const ch
     return FW_OK;
 }
 
+/* Parse body and overrides into q (the DOMs, which q points into, are
+ * returned for the caller to free), and check the prompt fields. */
+static fw_status parse_request(req *q, const void *h, const char *body, size_t body_len,
+                               const char *overrides, size_t overrides_len, fwi_json **jb,
+                               fwi_json **jo)
+{
+    memset(q, 0, sizeof *q);
+    fw_sampler_params_init(&q->sp);
+    fw_request_init(&q->rq);
+    q->add_generation_prompt = 1;
+    *jb = *jo = NULL;
+    if (!body)
+        return fwi_fail(h, FW_E_INVALID_ARG, "request body is NULL");
+    fw_status st = parse_obj(body, body_len, h, "request body", jb);
+    if (st == FW_OK && overrides)
+        st = parse_obj(overrides, overrides_len, h, "request overrides", jo);
+    /* body fields not overridden, then the overrides */
+    for (size_t i = 0; st == FW_OK && i < fwi_json_len(*jb); i++) {
+        const char *k = fwi_json_key_at(*jb, i, NULL);
+        if (*jo && fwi_json_get(*jo, k))
+            continue;
+        st = field(q, h, k, fwi_json_at(*jb, i));
+    }
+    for (size_t i = 0; st == FW_OK && *jo && i < fwi_json_len(*jo); i++)
+        st = field(q, h, fwi_json_key_at(*jo, i, NULL), fwi_json_at(*jo, i));
+    if (st != FW_OK)
+        return st;
+    if (q->has_prompt && q->messages)
+        return fwi_fail(h, FW_E_INVALID_ARG, "request fields 'prompt' and 'messages' are "
+                        "both given: a completions request has a 'prompt', a chat "
+                        "request 'messages'");
+    if (!q->has_prompt && !q->messages)
+        return fwi_fail(h, FW_E_INVALID_ARG, "request field 'prompt' (completions) or "
+                        "'messages' (chat) is required");
+    if (q->has_prompt && q->chat_field)
+        return fwi_fail(h, FW_E_INVALID_ARG, "request field '%s' is for chat requests "
+                        "('messages'), not for a 'prompt'", q->chat_field);
+    if (q->logprobs_int && !q->top_logprobs_set)
+        q->rq.top_logprobs = q->logprobs_int - 1;
+    return FW_OK;
+}
+
+/* The prompt of a parsed request; a chat request is rendered into *chat. */
+static fw_status request_prompt(const req *q, const fw_model *m, const void *h,
+                                fwi_sbuf *chat, fwi_prompt *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!q->messages) {
+        p->text = q->tokens ? NULL : q->text;
+        p->text_len = q->tokens ? 0 : q->text_len;
+        p->tokens = q->tokens;
+        p->n_tokens = q->n_tokens;
+        return FW_OK;
+    }
+    const char *kind = NULL;
+    fw_status st = fwi_chat_prompt(m, h, q->messages, NULL, 0, q->chat_template,
+                                   q->template_vars, q->add_generation_prompt, chat, &kind);
+    if (st != FW_OK)
+        return st;
+    p->text = chat->data ? chat->data : "";
+    p->text_len = chat->len;
+    p->chat_template = kind;
+    return FW_OK;
+}
+
+static void req_free(req *q, fwi_json *jb, fwi_json *jo)
+{
+    fwi_free(q->tokens);
+    fwi_free(q->stop);
+    fwi_free(q->bias);
+    fwi_json_free(jb);
+    fwi_json_free(jo);
+}
+
 FW_API fw_status fw_generate_json(fw_context *ctx, const char *body, size_t body_len,
                                   const char *overrides, size_t overrides_len,
                                   fw_event_fn on_event, void *user_data,
@@ -238,38 +346,84 @@ FW_API fw_status fw_generate_json(fw_context *ctx, const char *body, size_t body
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out_result is NULL");
     *out = NULL;
-    if (!fwi_context_model(ctx))
+    const fw_model *m = fwi_context_model(ctx);
+    if (!m)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "context is NULL or freed");
-    if (!body)
-        return fwi_fail(ctx, FW_E_INVALID_ARG, "request body is NULL");
-    fwi_json *jb = NULL, *jo = NULL;
+    fwi_json *jb, *jo;
     req q;
-    memset(&q, 0, sizeof q);
-    fw_sampler_params_init(&q.sp);
-    fw_request_init(&q.rq);
-    fw_status st = parse_obj(body, body_len, ctx, "request body", &jb);
-    if (st == FW_OK && overrides)
-        st = parse_obj(overrides, overrides_len, ctx, "request overrides", &jo);
-    /* body fields not overridden, then the overrides */
-    for (size_t i = 0; st == FW_OK && i < fwi_json_len(jb); i++) {
-        const char *k = fwi_json_key_at(jb, i, NULL);
-        if (jo && fwi_json_get(jo, k))
-            continue;
-        st = field(&q, ctx, k, fwi_json_at(jb, i));
-    }
-    for (size_t i = 0; st == FW_OK && jo && i < fwi_json_len(jo); i++)
-        st = field(&q, ctx, fwi_json_key_at(jo, i, NULL), fwi_json_at(jo, i));
-    if (st == FW_OK && !q.has_prompt)
-        st = fwi_fail(ctx, FW_E_INVALID_ARG, "request field 'prompt' is required");
-    if (st == FW_OK && q.logprobs_int && !q.top_logprobs_set)
-        q.rq.top_logprobs = q.logprobs_int - 1;
+    fwi_sbuf chat = {0};
+    fwi_prompt p;
+    fw_status st = parse_request(&q, ctx, body, body_len, overrides, overrides_len, &jb, &jo);
     if (st == FW_OK)
-        st = fw_generate(ctx, q.tokens ? NULL : q.text, q.text_len, q.tokens,
-                         q.n_tokens, &q.sp, &q.rq, on_event, user_data, out);
-    fwi_free(q.tokens);
-    fwi_free(q.stop);
-    fwi_free(q.bias);
-    fwi_json_free(jb);
-    fwi_json_free(jo);
+        st = request_prompt(&q, m, ctx, &chat, &p);
+    if (st == FW_OK)
+        st = fwi_generate(ctx, &p, &q.sp, &q.rq, on_event, user_data, out);
+    fwi_sbuf_free(&chat);
+    req_free(&q, jb, jo);
+    return st;
+}
+
+FW_API fw_status fw_request_prompt_json(const fw_model *model, const char *body,
+                                        size_t body_len, const char *overrides,
+                                        size_t overrides_len, char *buf, size_t cap,
+                                        size_t *n_needed)
+{
+    if (n_needed)
+        *n_needed = 0;
+    if (!fw_vocab_n_tokens(model))
+        return fwi_fail(model, FW_E_INVALID_ARG, "model is NULL or has no tokenizer");
+    fwi_json *jb, *jo;
+    req q;
+    fwi_sbuf chat = {0}, b = {0};
+    fwi_prompt p;
+    fw_token *ids = NULL;
+    fwi_frag *frags = NULL;
+    size_t n_ids = 0, n_frags = 0;
+    fw_status st = parse_request(&q, model, body, body_len, overrides, overrides_len, &jb, &jo);
+    if (st == FW_OK)
+        st = request_prompt(&q, model, model, &chat, &p);
+    if (st == FW_OK && !p.tokens)
+        st = fwi_prompt_tokenize(model, model, &p, &ids, &n_ids, &frags, &n_frags);
+    if (st == FW_OK) {
+        const fw_token *t = p.tokens ? p.tokens : ids;
+        size_t n = p.tokens ? p.n_tokens : n_ids;
+        fwi_sbuf_puts(&b, "{\"prompt\":");
+        if (p.tokens)
+            fwi_sbuf_puts(&b, "null");
+        else
+            fwi_sbuf_json_str(&b, p.text ? p.text : "", p.text_len);
+        fwi_sbuf_puts(&b, ",\"prompt_token_ids\":[");
+        for (size_t k = 0; k < n; k++)
+            fwi_sbuf_printf(&b, "%s%d", k ? "," : "", (int)t[k]);
+        fwi_sbuf_puts(&b, "],\"prompt_fragments\":[");
+        if (p.tokens) {
+            for (size_t k = 0; k < n; k++)
+                fwi_sbuf_printf(&b, "%s%d", k ? "," : "", (int)t[k]);
+        } else if (p.chat_template) {
+            for (size_t k = 0; k < n_frags; k++) {
+                if (k)
+                    fwi_sbuf_putc(&b, ',');
+                if (frags[k].token >= 0)
+                    fwi_sbuf_printf(&b, "%d", (int)frags[k].token);
+                else
+                    fwi_sbuf_json_str(&b, p.text + frags[k].off, frags[k].len);
+            }
+        } else {
+            fwi_sbuf_json_str(&b, p.text ? p.text : "", p.text_len);
+        }
+        fwi_sbuf_puts(&b, "],\"chat_template\":");
+        if (p.chat_template)
+            fwi_sbuf_json_str(&b, p.chat_template, strlen(p.chat_template));
+        else
+            fwi_sbuf_puts(&b, "null");
+        fwi_sbuf_putc(&b, '}');
+        st = b.failed ? fwi_fail(model, FW_E_NOMEM, "out of memory")
+                      : fwi_out_text(model, b.data, b.len, buf, cap, n_needed);
+    }
+    fwi_free(ids);
+    fwi_free(frags);
+    fwi_sbuf_free(&b);
+    fwi_sbuf_free(&chat);
+    req_free(&q, jb, jo);
     return st;
 }

@@ -2,12 +2,14 @@
 """fwinfer-cli end to end on stories260K: the README's run command gives
 the llama2.c golden text; every request field is accepted as a flag; bad
 values are refused with the field named; --json, --stream, --request with
-flags overriding the body.
+flags overriding the body; chat: --messages, the chat.completion shape,
+--echo --max-tokens 0, --chat over piped stdin, --chat-template, --verbose.
 
 usage: check_cli.py FWINFER_CLI DATA_DIR
 """
 import json
 import os
+import pty
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,128 @@ import tempfile
 
 def run(exe, *args, stdin=None):
     return subprocess.run([exe, *args], capture_output=True, text=True, input=stdin)
+
+
+def chatml(messages, add_generation_prompt=True):
+    """llama.cpp's ChatML, the fallback of a model without a template."""
+    s = ''.join('<|im_start|>%s\n%s<|im_end|>\n' % (m['role'], m['content'])
+                for m in messages)
+    return s + ('<|im_start|>assistant\n' if add_generation_prompt else '')
+
+
+def check_chat(exe, data, model, check):
+    msgs = [{'role': 'system', 'content': 'You tell stories.'},
+            {'role': 'user', 'content': 'Tell me about "Lily"'}]
+    greedy = ['--temperature', '0', '--max-tokens', '8', '--ignore-eos']
+    # --messages: the reply alone (no prompt) on stdout; --json: the chat shape
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), *greedy)
+    rj = run(exe, '-m', model, '--messages', json.dumps(msgs), *greedy, '--json',
+             '--raw-output', '--logprobs', '1')
+    ok = r.returncode == 0 and rj.returncode == 0
+    if ok:
+        j = json.loads(rj.stdout)
+        c = j['choices'][0]
+        raw = c['raw_output']
+        ok = (j['object'] == 'chat.completion' and j['id'].startswith('chatcmpl-') and
+              'text' not in c and c['message']['role'] == 'assistant' and
+              r.stdout == c['message']['content'] + '\n' and
+              c['finish_reason'] == 'length' and j['usage']['completion_tokens'] == 8 and
+              len(c['logprobs']['content']) == 8 and
+              all(set(e) >= {'token', 'logprob', 'bytes', 'top_logprobs'}
+                  for e in c['logprobs']['content']) and
+              raw['chat_template'] == 'chatml' and
+              raw['prompt_fragments'] == [1, chatml(msgs)] and
+              raw['prompt_token_ids'][0] == 1 and
+              len(raw['prompt_token_ids']) == j['usage']['prompt_tokens'])
+    check('--messages / --json chat shape', ok, r.stdout + rj.stdout[:300] + rj.stderr)
+    # --echo --max-tokens 0: the content is the rendered prompt, exactly
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), '--echo', '--max-tokens', '0',
+            '--json')
+    ok = r.returncode == 0 and json.loads(r.stdout)['choices'][0]['message']['content'] == \
+        chatml(msgs)
+    check('--echo --max-tokens 0 = rendered prompt', ok, r.stdout[:300] + r.stderr)
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), '--echo', '--max-tokens', '0')
+    check('--echo text output', r.returncode == 0 and r.stdout == chatml(msgs) + '\n',
+          repr(r.stdout))
+    # streaming chunks of a chat request
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), *greedy, '--json', '--stream')
+    lines = [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
+    ok = (len(lines) == 9 and all(l['object'] == 'chat.completion.chunk' for l in lines) and
+          lines[0]['choices'][0]['delta']['role'] == 'assistant' and
+          lines[-1]['choices'][0]['finish_reason'] == 'length' and
+          ''.join(l['choices'][0]['delta']['content'] for l in lines) ==
+          json.loads(rj.stdout)['choices'][0]['message']['content'])
+    check('--messages --stream --json', ok, r.stdout[:300] + r.stderr)
+    # errors: prompt and messages, malformed messages, --system without --chat
+    r = run(exe, '-m', model, '-p', 'x', '--messages', json.dumps(msgs))
+    check('-p with --messages', r.returncode == 1 and "'messages'" in r.stderr, r.stderr)
+    r = run(exe, '-m', model, '--messages', '{"role":"user"}')
+    check('--messages not an array', r.returncode == 1 and 'messages' in r.stderr, r.stderr)
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), '--system', 'x')
+    check('--system needs --chat', r.returncode == 2 and '--system' in r.stderr, r.stderr)
+
+    # --chat-template FILE: the template instead of the model's (none here)
+    gemma = os.path.join(data, 'chat_templates', 'google-gemma-2-2b-it.jinja')
+    user = [{'role': 'user', 'content': 'Hi'}]
+    r = run(exe, '-m', model, '--messages', json.dumps(user), '--chat-template', gemma,
+            '--echo', '--max-tokens', '0', '--json', '--raw-output')
+    ok = r.returncode == 0
+    if ok:
+        c = json.loads(r.stdout)['choices'][0]
+        ids = c['raw_output']['prompt_token_ids']
+        ok = (c['message']['content'] ==
+              '<s><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n' and
+              c['raw_output']['chat_template'] == 'override' and ids[0] == 1 and ids[1] != 1)
+    check('--chat-template', ok, r.stdout[:300] + r.stderr)
+    r = run(exe, '-m', model, '--messages', json.dumps(msgs), '--chat-template', gemma)
+    check('--chat-template raises', r.returncode == 1 and
+          'System role not supported' in r.stderr, r.stderr)
+    r = run(exe, '-m', model, '--messages', json.dumps(user), '--chat-template',
+            os.path.join(data, 'no-such-template.jinja'))
+    check('--chat-template missing file', r.returncode == 1 and 'no-such-template' in r.stderr,
+          r.stderr)
+
+    # --chat over piped stdin: two turns (an empty line is skipped, /exit
+    # ends), the whole history rendered each turn
+    stdin = 'Hello\n\nWhere is Lily?\n/exit\nnot read\n'
+    r = run(exe, '-m', model, '--chat', '--system', 'Be brief.', *greedy, '--json',
+            '--raw-output', stdin=stdin)
+    turns = [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
+    ok = len(turns) == 2
+    if ok:
+        reply1 = turns[0]['choices'][0]['message']['content']
+        hist1 = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hello'}]
+        hist2 = hist1 + [{'role': 'assistant', 'content': reply1},
+                         {'role': 'user', 'content': 'Where is Lily?'}]
+        ok = (turns[0]['choices'][0]['raw_output']['prompt_fragments'] == [1, chatml(hist1)] and
+              turns[1]['choices'][0]['raw_output']['prompt_fragments'] == [1, chatml(hist2)])
+    check('--chat two turns (--json)', ok, r.stdout[:600] + r.stderr)
+    r2 = run(exe, '-m', model, '--chat', '--system', 'Be brief.', *greedy, stdin=stdin)
+    ok = r2.returncode == 0 and len(turns) == 2 and r2.stdout == ''.join(
+        t['choices'][0]['message']['content'] + '\n' for t in turns)
+    check('--chat two turns (text)', ok, repr(r2.stdout) + r2.stderr)
+    r = run(exe, '-m', model, '--chat', '-p', 'x')
+    check('--chat with -p refused', r.returncode == 2, r.stderr)
+
+    # --verbose: speeds on stderr; stdout unchanged; no progress bar when
+    # stderr is not a terminal
+    r = run(exe, '-m', model, '-p', 'Once upon a time', '-n', '10', '--temperature', '0',
+            '--verbose')
+    ok = (r.returncode == 0 and 'prompt: 5 tokens' in r.stderr and
+          'generation: 10 tokens' in r.stderr and r.stderr.count('tokens/s') == 2 and
+          '\r' not in r.stderr)
+    check('--verbose', ok, r.stderr)
+    # stderr on a terminal: the output is the same (the bar is cleared)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([exe, '-m', model, '-p', 'Once upon a time', '-n', '10',
+                            '--temperature', '0'], stdout=subprocess.PIPE, stderr=slave,
+                           text=True)
+    finally:
+        os.close(slave)
+        os.close(master)
+    check('stderr on a terminal', p.returncode == 0 and
+          p.stdout.startswith('Once upon a time, there was'), repr(p.stdout))
 
 
 def main():
@@ -99,6 +223,7 @@ def main():
           all(l['object'] == 'text_completion' for l in lines) and
           text == golden[len('Once upon a time'):][:len(text)] and len(text) > 20)
     check('stream json', ok, r.stdout[-300:])
+    check_chat(exe, data, model, check)
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 
