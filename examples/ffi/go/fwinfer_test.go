@@ -1,0 +1,412 @@
+package fwinfer
+
+// End-to-end tests on the shared test model stories260K.gguf.  The data
+// directory is $FWINFER_TEST_DATA, by default ../../../../shared/data
+// relative to this package.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func dataDir() string {
+	if d := os.Getenv("FWINFER_TEST_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "..", "shared", "data")
+}
+
+func modelPath() string { return filepath.Join(dataDir(), "models", "stories260K.gguf") }
+
+func load(t *testing.T) *Model {
+	t.Helper()
+	m, err := LoadModel(modelPath())
+	if err != nil {
+		t.Fatalf("loading %s: %v", modelPath(), err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("closing the model: %v", err)
+		}
+	})
+	return m
+}
+
+func newContext(t *testing.T, m *Model) *Context {
+	t.Helper()
+	c, err := m.NewContext()
+	if err != nil {
+		t.Fatalf("NewContext: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// golden is the llama2.c greedy continuation of "Once upon a time" (see
+// shared/data/MANIFEST.md).
+const golden = ", there was a little girl named Lily. She loved to play outside in the park. " +
+	"One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily"
+
+func greedy(maxTokens int) map[string]any {
+	return map[string]any{"max_tokens": maxTokens, "temperature": 0}
+}
+
+// get follows a path of keys and indices through a decoded response.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func text(resp map[string]any) string {
+	if s, ok := get(resp, "choices", 0, "text").(string); ok {
+		return s
+	}
+	s, _ := get(resp, "choices", 0, "message", "content").(string)
+	return s
+}
+
+func num(resp map[string]any, path ...any) int {
+	f, _ := get(resp, path...).(float64)
+	return int(f)
+}
+
+func TestVersion(t *testing.T) {
+	n := VersionNumber()
+	want := fmt.Sprintf("%d.%d.%d", n/10000, n/100%100, n%100)
+	if s := VersionString(); s != want {
+		t.Errorf("VersionString() = %q, VersionNumber() = %d", s, n)
+	}
+	if !VersionCompatible() {
+		t.Errorf("library %s has another ABI major than %d", VersionString(), APIMajor)
+	}
+	if s := StatusString(ErrIO); !strings.HasPrefix(s, "FW_E_IO") {
+		t.Errorf("StatusString(ErrIO) = %q", s)
+	}
+}
+
+func TestLoadErrorNamesThePath(t *testing.T) {
+	missing := filepath.Join(dataDir(), "models", "no-such-model.gguf")
+	m, err := LoadModel(missing)
+	if err == nil {
+		m.Close()
+		t.Fatal("loading a missing file succeeded")
+	}
+	var fe *Error
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %T is not *fwinfer.Error", err)
+	}
+	if fe.Status != ErrIO || !strings.HasPrefix(fe.Name, "FW_E_IO") {
+		t.Errorf("status %d (%s), want ErrIO", fe.Status, fe.Name)
+	}
+	if !strings.Contains(fe.Message, missing) {
+		t.Errorf("message does not name the path: %v", err)
+	}
+}
+
+func TestModelInfo(t *testing.T) {
+	m := load(t)
+	if m.Name() != "stories260K" || m.Arch() != "llama" || m.NVocab() != 512 || m.NCtxTrain() != 2048 {
+		t.Errorf("name %q arch %q n_vocab %d n_ctx_train %d", m.Name(), m.Arch(), m.NVocab(), m.NCtxTrain())
+	}
+}
+
+func TestTokenizeDetokenizeRoundTrip(t *testing.T) {
+	m := load(t)
+	toks, err := m.Tokenize("Once upon a time", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int32{1, 403, 407, 261, 378}; !reflect.DeepEqual(toks, want) {
+		t.Fatalf("tokens %v, want %v", toks, want)
+	}
+	// As llama.cpp: after a leading BOS the SPM space prefix is kept.
+	if s, err := m.Detokenize(toks, true); err != nil || strings.TrimLeft(s, " ") != "Once upon a time" {
+		t.Errorf("Detokenize = %q, %v", s, err)
+	}
+	noBOS, _ := m.Tokenize("Once upon a time", false, false)
+	if s, err := m.Detokenize(noBOS, false); err != nil || s != "Once upon a time" {
+		t.Errorf("Detokenize = %q, %v", s, err)
+	}
+	long := strings.Repeat("Lily and Ben played in the park. ", 40)
+	toks, err = m.Tokenize(long, false, false)
+	if err != nil || len(toks) < 100 {
+		t.Fatalf("%d tokens, %v", len(toks), err)
+	}
+	if s, err := m.Detokenize(toks, false); err != nil || s != long {
+		t.Errorf("long round trip: %q, %v", s, err)
+	}
+	if s, err := m.Detokenize(nil, false); err != nil || s != "" {
+		t.Errorf("Detokenize(nil) = %q, %v", s, err)
+	}
+}
+
+func TestGreedyIsDeterministic(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	if c.NCtx() <= 0 {
+		t.Errorf("NCtx() = %d", c.NCtx())
+	}
+	a, err := c.Generate("Once upon a time", greedy(20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Generate("Once upon a time", greedy(20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text(a) != text(b) {
+		t.Errorf("two greedy runs differ: %q vs %q", text(a), text(b))
+	}
+	if !strings.HasPrefix(golden, text(a)) {
+		t.Errorf("%q is not a prefix of the golden text", text(a))
+	}
+	if a["object"] != "text_completion" || a["model"] != "stories260K" {
+		t.Errorf("object %v model %v", a["object"], a["model"])
+	}
+	if get(a, "choices", 0, "finish_reason") != "length" || num(a, "usage", "completion_tokens") != 20 ||
+		num(a, "usage", "prompt_tokens") != 5 {
+		t.Errorf("finish_reason %v usage %v", get(a, "choices", 0, "finish_reason"), a["usage"])
+	}
+	short, err := c.Generate("Once upon a time", greedy(3))
+	if err != nil || num(short, "usage", "completion_tokens") != 3 || !strings.HasPrefix(text(a), text(short)) {
+		t.Errorf("max_tokens 3: %v %v", short, err)
+	}
+	full, err := c.Generate("Once upon a time", greedy(60))
+	if err != nil || text(full) != golden {
+		t.Errorf("60 tokens: %q, %v", text(full), err)
+	}
+}
+
+func TestRawJSONAndModelName(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	out, err := c.GenerateJSON([]byte(`{"prompt": "Once upon a time", "max_tokens": 9, "model": "my-name"}`),
+		[]byte(`{"max_tokens": 4, "temperature": 0}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp map[string]any
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if resp["model"] != "my-name" || num(resp, "usage", "completion_tokens") != 4 {
+		t.Errorf("response %s", out)
+	}
+	plain, err := c.Generate("Once upon a time", greedy(4))
+	if err != nil || text(plain) != text(resp) {
+		t.Errorf("%q vs %q (%v)", text(plain), text(resp), err)
+	}
+}
+
+func TestRequestErrorsNameTheField(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	_, err := c.Generate("hi", map[string]any{"temperature": 7})
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Status != ErrRange || !strings.Contains(fe.Message, "temperature") {
+		t.Errorf("temperature 7: %v", err)
+	}
+	_, err = c.Generate("hi", map[string]any{"no_such_field": 1})
+	if err == nil || !strings.Contains(err.Error(), "no_such_field") {
+		t.Errorf("unknown field: %v", err)
+	}
+	if _, err := c.Generate("hi", greedy(2)); err != nil {
+		t.Errorf("the context is unusable after errors: %v", err)
+	}
+}
+
+func TestStreamingDeltasConcatenate(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	var sb strings.Builder
+	var toks []int32
+	finish := ""
+	resp, err := c.GenerateStream("Once upon a time", greedy(24), func(ev Event) bool {
+		if ev.Choice != 0 {
+			t.Errorf("choice %d", ev.Choice)
+		}
+		sb.WriteString(ev.Text)
+		if ev.Token >= 0 {
+			toks = append(toks, ev.Token)
+		}
+		if ev.FinishReason != "" {
+			finish = ev.FinishReason
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.String() != text(resp) {
+		t.Errorf("deltas %q, text %q", sb.String(), text(resp))
+	}
+	if finish != "length" || len(toks) != 24 {
+		t.Errorf("finish %q, %d tokens", finish, len(toks))
+	}
+	plain, err := c.Generate("Once upon a time", greedy(24))
+	if err != nil || text(plain) != text(resp) {
+		t.Errorf("streamed %q, plain %q (%v)", text(resp), text(plain), err)
+	}
+}
+
+func TestStreamingCanStopEarly(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	n := 0
+	resp, err := c.GenerateStream("Once upon a time", greedy(30), func(Event) bool {
+		n++
+		return n < 5
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get(resp, "choices", 0, "finish_reason") != "stop" || num(resp, "usage", "completion_tokens") > 5 {
+		t.Errorf("finish %v usage %v", get(resp, "choices", 0, "finish_reason"), resp["usage"])
+	}
+}
+
+func TestPanicInCallbackIsReraised(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	func() {
+		defer func() {
+			if r := recover(); r != "boom from the callback" {
+				t.Errorf("recovered %v", r)
+			}
+		}()
+		c.GenerateStream("Once upon a time", greedy(10), func(Event) bool { panic("boom from the callback") })
+		t.Error("no panic")
+	}()
+	resp, err := c.Generate("Once upon a time", greedy(3))
+	if err != nil || num(resp, "usage", "completion_tokens") != 3 {
+		t.Errorf("after the panic: %v %v", resp, err)
+	}
+}
+
+func TestConcurrentContexts(t *testing.T) {
+	m := load(t)
+	var wg sync.WaitGroup
+	texts := make([]string, 3)
+	errs := make([]error, 3)
+	for i := range texts {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := m.NewContext()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			resp, err := c.Generate("Once upon a time", greedy(6))
+			texts[i], errs[i] = text(resp), err
+		}(i)
+	}
+	wg.Wait()
+	for i := range texts {
+		if errs[i] != nil || texts[i] != texts[0] {
+			t.Errorf("goroutine %d: %q %v", i, texts[i], errs[i])
+		}
+	}
+}
+
+func TestCloseOrder(t *testing.T) {
+	m, err := LoadModel(modelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *Error
+	if err := m.Close(); !errors.As(err, &fe) || fe.Status != ErrState {
+		t.Errorf("closing a model with an open context: %v", err)
+	}
+	c.Close()
+	c.Close()
+	if _, err := c.Generate("hi", nil); err == nil {
+		t.Error("Generate on a closed context succeeded")
+	}
+	if err := m.Close(); err != nil {
+		t.Error(err)
+	}
+	if _, err := m.Tokenize("hi", false, false); err == nil {
+		t.Error("Tokenize on a closed model succeeded")
+	}
+}
+
+// TestChat needs chat-completions support in fw_generate_json ("messages"
+// in the body, the "chat.completion" shape from fw_result_to_json).
+func TestChat(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	msgs := []Message{
+		{Role: "system", Content: "You tell short stories."},
+		{Role: "user", Content: "Tell me about Lily."},
+	}
+	a, err := c.Chat(msgs, greedy(12))
+	if err != nil {
+		t.Fatalf("chat request: %v", err)
+	}
+	if a["object"] != "chat.completion" || get(a, "choices", 0, "message", "role") != "assistant" {
+		t.Fatalf("response %v", a)
+	}
+	content, ok := get(a, "choices", 0, "message", "content").(string)
+	if !ok || get(a, "choices", 0, "finish_reason") == nil {
+		t.Fatalf("response %v", a)
+	}
+	b, err := c.Chat(msgs, greedy(12))
+	if err != nil || text(b) != content {
+		t.Errorf("second greedy chat: %q (%v), first %q", text(b), err, content)
+	}
+	var sb strings.Builder
+	s, err := c.ChatStream(msgs, greedy(12), func(ev Event) bool {
+		sb.WriteString(ev.Text)
+		return true
+	})
+	if err != nil || text(s) != sb.String() || text(s) != content {
+		t.Errorf("streamed chat %q, deltas %q, plain %q (%v)", text(s), sb.String(), content, err)
+	}
+}
+
+// The chat-only request fields ("chat_template", ...) are plain fields.
+func TestChatFieldsTravelByName(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	msgs := []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi!"}}
+	r, err := c.Chat(msgs, map[string]any{
+		"chat_template": "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}",
+		"echo":          true,
+		"max_tokens":    0,
+	})
+	if err != nil || text(r) != "[system] Be brief.\n[user] Hi!\n" {
+		t.Errorf("echoed prompt %q, %v", text(r), err)
+	}
+	_, err = c.Generate("Once", map[string]any{"chat_template": "x"})
+	if err == nil || !strings.Contains(err.Error(), "chat_template") {
+		t.Errorf("chat_template with a prompt: %v", err)
+	}
+}

@@ -1,0 +1,3 @@
+module fwinfer.example/fwinfer
+
+go 1.18
