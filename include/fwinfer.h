@@ -274,6 +274,15 @@ FW_API void fw_model_params_init(fw_model_params *params);
 FW_API fw_status fw_model_load(const char *path, const fw_model_params *params,
                                fw_model **out_model);
 
+/* As fw_model_load, with the parameters given by name as a JSON object
+ * (NUL-terminated text; NULL or "" for the defaults), for bindings that
+ * should not mirror fw_model_params: "use_mmap" and "metadata_only"
+ * (true/false), "generation_config" (a path, "" for none).  An unknown
+ * field, a wrong type or malformed JSON fails with FW_E_INVALID_ARG or
+ * FW_E_FORMAT naming it.  Thread-safe. */
+FW_API fw_status fw_model_load_json(const char *path, const char *params_json,
+                                    fw_model **out_model);
+
 /* As fw_model_load, from a GGUF image in memory.  Nothing is copied: the
  * buffer must stay valid and unchanged until fw_model_free returns.  The
  * buffer should be aligned to at least 32 bytes for fast weight access
@@ -452,6 +461,16 @@ FW_API void fw_context_params_init(fw_context_params *params);
 FW_API fw_status fw_context_new(const fw_model *model,
                                 const fw_context_params *params,
                                 fw_context **out_ctx);
+
+/* As fw_context_new, with the parameters given by name as a JSON object
+ * (NUL-terminated text; NULL or "" for the defaults), for bindings that
+ * should not mirror fw_context_params: "n_ctx", "n_batch", "n_threads",
+ * "n_seq_max" (integers, 0 = default), "kv_budget_bytes" (integer),
+ * "isa" (string).  An unknown field or a wrong type fails with
+ * FW_E_INVALID_ARG naming it; a value out of range with FW_E_RANGE.
+ * Threads: as fw_context_new. */
+FW_API fw_status fw_context_new_json(const fw_model *model, const char *params_json,
+                                     fw_context **out_ctx);
 
 /* Free a context and join its threads.  Accepts NULL. */
 FW_API void fw_context_free(fw_context *ctx);
@@ -909,6 +928,15 @@ typedef struct fw_event {
     const float *top_logprobs;
     const char *finish_reason;  /* NULL except on a choice's last event */
 } fw_event;
+
+/* The event as a JSON object, for bindings that should not read the
+ * struct: {"choice", "token" (-1: none), "text", "logprob" and
+ * "sampling_logprob" (when there is a token), "top_logprobs":
+ * [{"token", "logprob"}] (when asked for), "finish_reason" (null or
+ * "stop"/"length")}.  Buffer convention as everywhere (cap 0 to learn the
+ * size); call it during the callback only.  Thread-safe. */
+FW_API fw_status fw_event_to_json(const fw_event *event, char *buf, size_t cap,
+                                  size_t *n_needed);
 
 /* Return non-zero to stop: the current choice ends with finish_reason
  * "stop" and no further choices are generated. */

@@ -319,6 +319,79 @@ static void test_json_errors(void **state)
     fw_context_free(c);
 }
 
+/* collects fw_event_to_json of every event */
+static int32_t event_json_cb(const fw_event *ev, void *user)
+{
+    char **acc = user;
+    size_t need;
+    assert_int_equal(fw_event_to_json(ev, NULL, 0, &need), FW_E_BUFFER_TOO_SMALL);
+    char *js = malloc(need + 1);
+    assert_non_null(js);
+    assert_int_equal(fw_event_to_json(ev, js, need + 1, &need), FW_OK);
+    size_t old = *acc ? strlen(*acc) : 0;
+    *acc = realloc(*acc, old + need + 2);
+    assert_non_null(*acc);
+    memcpy(*acc + old, js, need);
+    (*acc)[old + need] = '\n';
+    (*acc)[old + need + 1] = 0;
+    free(js);
+    return 0;
+}
+
+/* parameters by name (bindings): model and context from JSON, n choices
+ * need n_seq_max, events as JSON */
+static void test_params_by_name(void **state)
+{
+    (void)state;
+    fw_model *m;
+    const char *path = tu_data_path("models/stories260K.gguf");
+    assert_int_equal(fw_model_load_json(path, "{\"use_mmap\":false,\"generation_config\":\"\"}", &m),
+                     FW_OK);
+    fw_model *bad = (fw_model *)1;
+    assert_int_equal(fw_model_load_json(path, "{\"use_map\":true}", &bad), FW_E_INVALID_ARG);
+    assert_null(bad);
+    assert_non_null(strstr(fw_last_error(), "\"use_map\""));
+    assert_int_equal(fw_model_load_json(path, "{\"use_mmap\":1}", &bad), FW_E_INVALID_ARG);
+    assert_non_null(strstr(fw_last_error(), "use_mmap"));
+    assert_int_equal(fw_model_load_json(path, "[1]", &bad), FW_E_INVALID_ARG);
+    assert_int_equal(fw_model_load_json(path, "{", &bad), FW_E_FORMAT);
+
+    fw_context *c;
+    assert_int_equal(fw_context_new_json(m, "{\"n_seq_max\":-1}", &c), FW_E_RANGE);
+    assert_non_null(strstr(fw_last_error(), "n_seq_max"));
+    assert_int_equal(fw_context_new_json(m, "{\"n_ctx\":\"64\"}", &c), FW_E_INVALID_ARG);
+    assert_int_equal(fw_context_new_json(m, "{\"isa\":\"nope\"}", &c), FW_E_INVALID_ARG);
+    assert_int_equal(fw_context_new_json(m, "{\"n_threads\":2,\"n_seq_max\":3,\"n_ctx\":96,"
+                                            "\"isa\":\"scalar\"}", &c), FW_OK);
+    assert_int_equal(fw_context_n_seq_max(c), 3);
+    assert_int_equal(fw_context_n_ctx(c), 96);
+    assert_int_equal(fw_context_n_threads(c), 2);
+    assert_string_equal(fw_context_isa(c), "scalar");
+
+    const char *body = "{\"prompt\":\"Once upon a time\",\"n\":3,\"max_tokens\":4,"
+                       "\"temperature\":1,\"seed\":7,\"logprobs\":true,\"top_logprobs\":2}";
+    char *events = NULL;
+    fw_result *r;
+    assert_int_equal(fw_generate_json(c, body, strlen(body), NULL, 0, event_json_cb, &events, &r),
+                     FW_OK);
+    assert_int_equal(fw_result_n_choices(r), 3);
+    assert_non_null(events);
+    /* every event line is an object with the fields; the last of each
+     * choice carries its finish reason */
+    assert_non_null(strstr(events, "{\"choice\":2,\"token\":"));
+    assert_non_null(strstr(events, "\"top_logprobs\":[{\"token\":"));
+    assert_non_null(strstr(events, "\"finish_reason\":\"length\"}"));
+    size_t n_tok;
+    const fw_token *t0 = fw_result_tokens(r, 0, &n_tok);
+    char first[64];
+    snprintf(first, sizeof first, "{\"choice\":0,\"token\":%d,", (int)t0[0]);
+    assert_true(strncmp(events, first, strlen(first)) == 0);
+    free(events);
+    fw_result_free(r);
+    fw_context_free(c);
+    fw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_stop_strings_and_streaming),
         cmocka_unit_test(test_logit_bias_changes_choice),
         cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_params_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
