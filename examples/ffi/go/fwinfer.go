@@ -1,10 +1,11 @@
 // Package fwinfer is a cgo binding to libfwinfer, the C11 LLM inference
 // library.
 //
-// Requests go to the library by name, as Fireworks/OpenAI completions and
-// chat-completions JSON bodies; no C parameter struct is filled in from Go,
-// so a newer libfwinfer whose structs grew at the end keeps working with
-// this package.
+// Everything goes to the library by name: requests as Fireworks/OpenAI
+// completions and chat-completions JSON bodies, model and context
+// parameters as JSON objects (LoadModelWith, NewContextWith); responses and
+// streaming events come back as JSON.  No C struct layout is mirrored, so a
+// newer libfwinfer whose structs grew keeps working with this package.
 //
 // Building needs the header and the library; point cgo at a build tree:
 //
@@ -14,13 +15,13 @@ package fwinfer
 
 /*
 #cgo LDFLAGS: -lfwinfer
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <fwinfer.h>
 
-// Defined in callback.go (exported from Go).
+// Defined in callback.go (exported from Go); the event is opaque there and
+// read with fw_event_to_json.
 extern int32_t fwinferGoEvent(fw_event *event, uintptr_t handle);
 
 static int32_t fwinfer_event_shim(const fw_event *event, void *user_data)
@@ -38,20 +39,6 @@ static fw_status fwinfer_generate_json(fw_context *ctx, const char *body,
 		handle ? fwinfer_event_shim : NULL, (void *)handle, out);
 }
 
-// Field reads of an fw_event that stay within the size the library says it
-// filled in (struct_size), so an older library's shorter event is safe.
-#define FWINFER_HAS(ev, field) \
-	(offsetof(fw_event, field) + sizeof((ev)->field) <= (ev)->struct_size)
-static int32_t fwinfer_ev_choice(const fw_event *e) { return FWINFER_HAS(e, choice) ? e->choice : 0; }
-static fw_token fwinfer_ev_token(const fw_event *e) { return FWINFER_HAS(e, token) ? e->token : -1; }
-static int32_t fwinfer_ev_n_top(const fw_event *e) { return FWINFER_HAS(e, n_top) ? e->n_top : 0; }
-static const char *fwinfer_ev_text(const fw_event *e) { return FWINFER_HAS(e, text) ? e->text : NULL; }
-static size_t fwinfer_ev_text_len(const fw_event *e) { return FWINFER_HAS(e, text_len) ? e->text_len : 0; }
-static float fwinfer_ev_logprob(const fw_event *e) { return FWINFER_HAS(e, logprob) ? e->logprob : NAN; }
-static float fwinfer_ev_sampling_logprob(const fw_event *e) { return FWINFER_HAS(e, sampling_logprob) ? e->sampling_logprob : NAN; }
-static const fw_token *fwinfer_ev_top_ids(const fw_event *e) { return FWINFER_HAS(e, top_ids) ? e->top_ids : NULL; }
-static const float *fwinfer_ev_top_logprobs(const fw_event *e) { return FWINFER_HAS(e, top_logprobs) ? e->top_logprobs : NULL; }
-static const char *fwinfer_ev_finish_reason(const fw_event *e) { return FWINFER_HAS(e, finish_reason) ? e->finish_reason : NULL; }
 */
 import "C"
 
@@ -167,11 +154,24 @@ type Model struct {
 }
 
 // LoadModel loads a GGUF model file with the library's default parameters.
-func LoadModel(path string) (*Model, error) {
+func LoadModel(path string) (*Model, error) { return LoadModelWith(path, nil) }
+
+// LoadModelWith loads a GGUF model file with parameters by name
+// (fw_model_load_json): "use_mmap" (bool), "generation_config" (a path, ""
+// for none), ...; nil for the defaults.  A parameter the library does not
+// know fails with ErrInvalidArg naming it.
+func LoadModelWith(path string, opts map[string]any) (*Model, error) {
+	params, err := paramsText("model parameters", opts)
+	if err != nil {
+		return nil, err
+	}
+	if params != nil {
+		defer C.free(unsafe.Pointer(params))
+	}
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var p *C.fw_model
-	if err := call(func() C.fw_status { return C.fw_model_load(cpath, nil, &p) }); err != nil {
+	if err := call(func() C.fw_status { return C.fw_model_load_json(cpath, params, &p) }); err != nil {
 		return nil, err
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -304,22 +304,69 @@ func (m *Model) Detokenize(tokens []int32, removeSpecial bool) (string, error) {
 	return string(b), err
 }
 
+// paramsText is opts as the NUL-terminated JSON text (C memory; the caller
+// frees it) the library takes; nil for nil opts (the defaults).
+func paramsText(what string, opts map[string]any) (*C.char, error) {
+	if opts == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return nil, fmt.Errorf("fwinfer: encoding the %s: %w", what, err)
+	}
+	return C.CString(string(b)), nil
+}
+
+// newCContext makes a context of the model handle p with opts (by name).
+func newCContext(p *C.fw_model, opts map[string]any) (*C.fw_context, error) {
+	params, err := paramsText("context parameters", opts)
+	if err != nil {
+		return nil, err
+	}
+	if params != nil {
+		defer C.free(unsafe.Pointer(params))
+	}
+	var c *C.fw_context
+	if err := call(func() C.fw_status { return C.fw_context_new_json(p, params, &c) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // NewContext creates an evaluation context with the library's defaults
 // (the model's trained context within the default KV budget, one thread
 // per online CPU, one sequence).  A context is used by one goroutine at a
 // time (calls on it are serialised); Close it before its model.
-func (m *Model) NewContext() (*Context, error) {
+func (m *Model) NewContext() (*Context, error) { return m.NewContextWith(nil) }
+
+// NewContextWith creates an evaluation context with parameters by name
+// (fw_context_new_json): "n_ctx", "n_batch", "n_threads", "n_seq_max"
+// (integers, 0 = the default), "kv_budget_bytes" (integer), "isa" (string);
+// nil for the defaults.  A parameter the library does not know fails with
+// ErrInvalidArg naming it, a value out of range with ErrRange.
+//
+// A request for more choices ("n") than the context has sequences
+// (n_seq_max, default 1) makes the context anew with n_seq_max = n (same
+// parameters otherwise); set "n_seq_max" here to avoid that.
+func (m *Model) NewContextWith(opts map[string]any) (*Context, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.p == nil {
 		return nil, &Error{Status: ErrState, Name: StatusString(ErrState), Message: "model is closed"}
 	}
-	var c *C.fw_context
-	if err := call(func() C.fw_status { return C.fw_context_new(m.p, nil, &c) }); err != nil {
+	var own map[string]any // a copy: the caller may change opts later
+	if opts != nil {
+		own = make(map[string]any, len(opts))
+		for k, v := range opts {
+			own[k] = v
+		}
+	}
+	c, err := newCContext(m.p, own)
+	if err != nil {
 		return nil, err
 	}
 	m.nctx++
-	ctx := &Context{p: c, model: m}
+	ctx := &Context{p: c, model: m, opts: own}
 	runtime.SetFinalizer(ctx, (*Context).Close)
 	return ctx, nil
 }
@@ -328,7 +375,33 @@ func (m *Model) NewContext() (*Context, error) {
 type Context struct {
 	mu    sync.Mutex
 	p     *C.fw_context
-	model *Model // keeps the model alive (finalizers run contexts first)
+	model *Model         // keeps the model alive (finalizers run contexts first)
+	opts  map[string]any // the parameters it was made with
+}
+
+// reserveChoices makes the context anew with n_seq_max = n if it has fewer
+// sequences (call with c.mu held and c.p open).
+func (c *Context) reserveChoices(n int) error {
+	if n <= int(C.fw_context_n_seq_max(c.p)) {
+		return nil
+	}
+	mp, done, err := c.model.use()
+	if err != nil {
+		return err
+	}
+	defer done()
+	opts := make(map[string]any, len(c.opts)+1)
+	for k, v := range c.opts {
+		opts[k] = v
+	}
+	opts["n_seq_max"] = n
+	p, err := newCContext(mp, opts)
+	if err != nil {
+		return err
+	}
+	C.fw_context_free(c.p)
+	c.p = p
+	return nil
 }
 
 // Close frees the context.  Close is idempotent.
@@ -356,20 +429,56 @@ func (c *Context) NCtx() int {
 	return int(C.fw_context_n_ctx(c.p))
 }
 
+// NSeqMax is the number of sequences: the most choices a request gets
+// without the context being made anew.
+func (c *Context) NSeqMax() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.p == nil {
+		return 0
+	}
+	return int(C.fw_context_n_seq_max(c.p))
+}
+
+// NThreads is the number of threads the context computes with.
+func (c *Context) NThreads() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.p == nil {
+		return 0
+	}
+	return int(C.fw_context_n_threads(c.p))
+}
+
+// ISA is the kernel level the context uses, e.g. "avx2".
+func (c *Context) ISA() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.p == nil {
+		return ""
+	}
+	return C.GoString(C.fw_context_isa(c.p))
+}
+
 // Model is the context's model.
 func (c *Context) Model() *Model { return c.model }
 
 // Event is one streaming event: a token of one choice and the text it
-// completes.  The slices are copies, valid after the callback returns.
+// completes, read from the JSON the library makes of it (fw_event_to_json).
+// It stays valid after the callback returns.
 type Event struct {
 	Choice          int
 	Token           int32 // -1 on a choice's last event when it has no token
 	Text            string
-	Logprob         float32
-	SamplingLogprob float32
+	Logprob         float32   // NaN without a token
+	SamplingLogprob float32   // NaN without a token
 	TopIDs          []int32   // top_logprobs alternatives, if requested
 	TopLogprobs     []float32 //
 	FinishReason    string    // "stop" or "length" on a choice's last event
+	// JSON is the event as the library wrote it: {"choice", "token",
+	// "text", "logprob", "sampling_logprob", "top_logprobs": [{"token",
+	// "logprob"}], "finish_reason"} (and whatever a newer library adds).
+	JSON string
 }
 
 // EventFunc receives streaming events; return false to stop generation
@@ -380,6 +489,8 @@ type streamState struct {
 	fn       EventFunc
 	panicVal interface{}
 	panicked bool
+	err      error  // an event that could not be read (generation stops)
+	buf      []byte // fw_event_to_json's buffer, reused
 }
 
 // Message is one chat message.
@@ -450,7 +561,12 @@ func (c *Context) runRaw(body, overrides []byte, fn EventFunc) ([]byte, error) {
 	if c.p == nil {
 		return nil, &Error{Status: ErrState, Name: StatusString(ErrState), Message: "context is closed"}
 	}
-	name := modelName(body, overrides, c.model.name)
+	name, n := requestInfo(body, overrides, c.model.name)
+	if n > 1 {
+		if err := c.reserveChoices(n); err != nil {
+			return nil, err
+		}
+	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	cbody := C.CBytes(body)
@@ -479,6 +595,9 @@ func (c *Context) runRaw(body, overrides []byte, fn EventFunc) ([]byte, error) {
 	if state != nil && state.panicked {
 		panic(state.panicVal)
 	}
+	if state != nil && state.err != nil {
+		return nil, state.err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -501,39 +620,28 @@ func requestBody(key string, value any, fields map[string]any) ([]byte, error) {
 	return b, nil
 }
 
-// modelName is the request's "model" (overrides first), else def.
-func modelName(body, overrides []byte, def string) string {
+// requestInfo is the request's "model" (overrides first), else def, and its
+// "n" when that is a valid choice count (else 0: the library reports it).
+func requestInfo(body, overrides []byte, def string) (string, int) {
+	name, n, nameSet, nSet := def, 0, false, false
 	for _, b := range [][]byte{overrides, body} {
 		var v struct {
-			Model *string `json:"model"`
+			Model *string          `json:"model"`
+			N     *json.RawMessage `json:"n"`
 		}
-		if b != nil && json.Unmarshal(b, &v) == nil && v.Model != nil {
-			return strings.ReplaceAll(*v.Model, "\x00", "")
+		if b == nil || json.Unmarshal(b, &v) != nil {
+			continue
 		}
-	}
-	return def
-}
-
-func eventFromC(e *C.fw_event) Event {
-	ev := Event{
-		Choice:          int(C.fwinfer_ev_choice(e)),
-		Token:           int32(C.fwinfer_ev_token(e)),
-		Logprob:         float32(C.fwinfer_ev_logprob(e)),
-		SamplingLogprob: float32(C.fwinfer_ev_sampling_logprob(e)),
-	}
-	if t := C.fwinfer_ev_text(e); t != nil {
-		ev.Text = C.GoStringN(t, C.int(C.fwinfer_ev_text_len(e)))
-	}
-	if n := int(C.fwinfer_ev_n_top(e)); n > 0 {
-		if ids := C.fwinfer_ev_top_ids(e); ids != nil {
-			ev.TopIDs = append([]int32(nil), unsafe.Slice((*int32)(unsafe.Pointer(ids)), n)...)
+		if v.Model != nil && !nameSet {
+			name, nameSet = strings.ReplaceAll(*v.Model, "\x00", ""), true
 		}
-		if lps := C.fwinfer_ev_top_logprobs(e); lps != nil {
-			ev.TopLogprobs = append([]float32(nil), unsafe.Slice((*float32)(unsafe.Pointer(lps)), n)...)
+		if v.N != nil && !nSet {
+			nSet = true
+			var k int
+			if json.Unmarshal(*v.N, &k) == nil && k >= 1 && k <= 128 {
+				n = k
+			}
 		}
 	}
-	if f := C.fwinfer_ev_finish_reason(e); f != nil {
-		ev.FinishReason = C.GoString(f)
-	}
-	return ev
+	return name, n
 }

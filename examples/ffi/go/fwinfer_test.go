@@ -410,3 +410,97 @@ func TestChatFieldsTravelByName(t *testing.T) {
 		t.Errorf("chat_template with a prompt: %v", err)
 	}
 }
+
+// Model and context parameters go by name; "n": 2 gives two choices, with
+// n_seq_max given or made to fit.
+func TestParametersByNameAndSeveralChoices(t *testing.T) {
+	m, err := LoadModelWith(modelPath(), map[string]any{"use_mmap": false, "generation_config": ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c, err := m.NewContextWith(map[string]any{"n_seq_max": 2, "n_ctx": 96, "n_threads": 1, "isa": "scalar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.NSeqMax() != 2 || c.NCtx() != 96 || c.NThreads() != 1 || c.ISA() != "scalar" {
+		t.Errorf("n_seq_max %d n_ctx %d n_threads %d isa %q", c.NSeqMax(), c.NCtx(), c.NThreads(), c.ISA())
+	}
+	two := map[string]any{"n": 2, "max_tokens": 4, "seed": 1, "logprobs": true, "top_logprobs": 2}
+	r, err := c.Generate("Once upon a time", two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choices, _ := r["choices"].([]any); len(choices) != 2 {
+		t.Fatalf("%d choices: %v", len(choices), r)
+	}
+
+	// Streaming: events of both choices, with the response's logprobs.
+	texts := make([]string, 2)
+	logprobs := make([][]float32, 2)
+	s, err := c.GenerateStream("Once upon a time", two, func(ev Event) bool {
+		texts[ev.Choice] += ev.Text
+		if ev.Token >= 0 {
+			logprobs[ev.Choice] = append(logprobs[ev.Choice], ev.Logprob)
+			if len(ev.TopIDs) != 2 || len(ev.TopLogprobs) != 2 || !(ev.SamplingLogprob <= 0) {
+				t.Errorf("event %+v", ev)
+			}
+			var raw map[string]any
+			if json.Unmarshal([]byte(ev.JSON), &raw) != nil || raw["choice"] != float64(ev.Choice) {
+				t.Errorf("event JSON %s", ev.JSON)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if got, _ := get(s, "choices", i, "text").(string); got != texts[i] || got != get(r, "choices", i, "text") {
+			t.Errorf("choice %d: streamed %q, deltas %q, plain %q", i, got, texts[i], get(r, "choices", i, "text"))
+		}
+		want, _ := get(s, "choices", i, "logprobs", "token_logprobs").([]any)
+		if len(want) != len(logprobs[i]) {
+			t.Fatalf("choice %d: %d event logprobs, %d in the response", i, len(logprobs[i]), len(want))
+		}
+		for k, w := range want {
+			if float32(w.(float64)) != logprobs[i][k] {
+				t.Errorf("choice %d token %d: event logprob %v, response %v", i, k, logprobs[i][k], w)
+			}
+		}
+	}
+
+	// A context with one sequence is made anew for n = 2.
+	one := newContext(t, m)
+	if one.NSeqMax() != 1 {
+		t.Errorf("default NSeqMax() = %d", one.NSeqMax())
+	}
+	r1, err := one.Generate("Once upon a time", two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choices, _ := r1["choices"].([]any); len(choices) != 2 || one.NSeqMax() != 2 ||
+		get(r1, "choices", 1, "text") != get(r, "choices", 1, "text") {
+		t.Errorf("n = 2 on a one-sequence context: %v (n_seq_max %d)", r1, one.NSeqMax())
+	}
+	out, err := one.GenerateJSON([]byte(`{"prompt": "Once", "max_tokens": 2}`), []byte(`{"n": 3}`), nil)
+	if err != nil || one.NSeqMax() != 3 || !strings.Contains(string(out), `"index":2`) {
+		t.Errorf("n = 3 in the overrides: %s, %v (n_seq_max %d)", out, err, one.NSeqMax())
+	}
+
+	// Parameters the library does not know are named.
+	var fe *Error
+	if _, err := m.NewContextWith(map[string]any{"n_seqs": 2}); !errors.As(err, &fe) ||
+		fe.Status != ErrInvalidArg || !strings.Contains(fe.Message, `"n_seqs"`) {
+		t.Errorf("unknown context parameter: %v", err)
+	}
+	if _, err := m.NewContextWith(map[string]any{"n_ctx": -1}); !errors.As(err, &fe) ||
+		fe.Status != ErrRange || !strings.Contains(fe.Message, "n_ctx") {
+		t.Errorf("n_ctx -1: %v", err)
+	}
+	if _, err := LoadModelWith(modelPath(), map[string]any{"use_map": true}); !errors.As(err, &fe) ||
+		fe.Status != ErrInvalidArg || !strings.Contains(fe.Message, `"use_map"`) {
+		t.Errorf("unknown model parameter: %v", err)
+	}
+}

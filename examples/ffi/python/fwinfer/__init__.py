@@ -8,8 +8,10 @@
             print(chunk['choices'][0]['text'], end='', flush=True)
 
 Requests are passed to the library as JSON bodies with the Fireworks/OpenAI
-field names, and responses come back as the library renders them
-(fw_result_to_json), so no C structure is mirrored for them.
+field names, model and context parameters as JSON objects by name
+(Model(path, n_ctx=..., n_threads=..., n_seq_max=..., isa=...)), and
+responses and streaming events come back as the library renders them
+(fw_result_to_json, fw_event_to_json), so no C structure layout is mirrored.
 
 The library is found through the FWINFER_LIB environment variable (a path
 to libfwinfer.so), else pkg-config's libdir for fwinfer, else the system's

@@ -2,13 +2,15 @@
 the error type.
 
 Everything crosses the boundary as opaque handles, scalars, byte strings
-and JSON text; request parameters go by name in a JSON body.  The one
-structure read here is fw_event, the streaming callback's argument, which
-has no accessor functions; its leading struct_size is checked before any
-field is read (see EVENT below).
+and JSON text: model and context parameters go by name as JSON objects
+(fw_model_load_json, fw_context_new_json), requests as JSON bodies
+(fw_generate_json), and the streaming callback's event is an opaque pointer
+that fw_event_to_json renders.  No C structure layout is mirrored here, so a
+newer libfwinfer whose structures grew keeps working with this binding.
 """
 import ctypes
 import ctypes.util
+import json
 import os
 import subprocess
 import sys
@@ -127,42 +129,27 @@ lib.fw_version_string.restype = c_char_p
 check_version(lib.fw_version_number(), 'at ' + path)
 
 
-class EVENT(ctypes.Structure):
-    """fw_event, read-only inside the callback.  Fields are only appended
-    to it in later versions, so this prefix stays valid; struct_size says
-    how much of it the library filled in."""
-    _fields_ = [
-        ('struct_size', c_uint32),
-        ('choice', c_int32),
-        ('token', c_int32),
-        ('n_top', c_int32),
-        ('text', c_void_p),  # bytes, text_len of them
-        ('text_len', c_size_t),
-        ('logprob', ctypes.c_float),
-        ('sampling_logprob', ctypes.c_float),
-        ('top_ids', P_token),
-        ('top_logprobs', ctypes.POINTER(ctypes.c_float)),
-        ('finish_reason', c_char_p),
-    ]
-
-
-EVENT_FN = ctypes.CFUNCTYPE(c_int32, ctypes.POINTER(EVENT), c_void_p)
+# The streaming callback: (const event *, void *user_data) -> int32; the
+# event is only ever passed on to fw_event_to_json.
+EVENT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p)
 
 _protos = {
     'fw_status_str': (c_char_p, [c_int32]),
     'fw_last_error': (c_char_p, []),
-    'fw_model_load': (c_int32, [c_char_p, c_void_p, P_void_p]),
+    'fw_model_load_json': (c_int32, [c_char_p, c_char_p, P_void_p]),
     'fw_model_free': (None, [c_void_p]),
     'fw_model_arch': (c_char_p, [c_void_p]),
     'fw_model_n_vocab': (c_int32, [c_void_p]),
     'fw_model_n_ctx_train': (c_int32, [c_void_p]),
     'fw_model_sampling_defaults_json': (c_int32, [c_void_p, c_char_p, c_size_t, P_size_t]),
-    'fw_context_new': (c_int32, [c_void_p, c_void_p, P_void_p]),
+    'fw_context_new_json': (c_int32, [c_void_p, c_char_p, P_void_p]),
     'fw_context_free': (None, [c_void_p]),
     'fw_context_cancel': (None, [c_void_p]),
     'fw_context_eval': (c_int32, [c_void_p, c_int32, c_int32, P_token, c_size_t, c_uint32]),
     'fw_context_n_ctx': (c_uint32, [c_void_p]),
     'fw_context_n_seq_max': (c_uint32, [c_void_p]),
+    'fw_context_n_threads': (c_uint32, [c_void_p]),
+    'fw_context_isa': (c_char_p, [c_void_p]),
     'fw_tokenize': (c_int32, [c_void_p, c_char_p, c_size_t, c_uint32, P_token, c_size_t,
                               P_size_t]),
     'fw_detokenize': (c_int32, [c_void_p, P_token, c_size_t, c_uint32, c_char_p, c_size_t,
@@ -175,6 +162,7 @@ _protos = {
                                    c_void_p, P_void_p]),
     'fw_result_free': (None, [c_void_p]),
     'fw_result_to_json': (c_int32, [c_void_p, c_char_p, c_char_p, c_size_t, P_size_t]),
+    'fw_event_to_json': (c_int32, [c_void_p, c_char_p, c_size_t, P_size_t]),
 }
 for _name, (_res, _args) in _protos.items():
     _f = getattr(lib, _name)
@@ -207,16 +195,7 @@ def get_text(fn, *args):
     return buf.raw[:n.value]
 
 
-def context_params(n_ctx, n_batch, n_threads, n_seq_max):
-    """fw_context_params for fw_context_new.
-
-    libfwinfer has no by-name setter for context parameters yet (it has
-    them for sampling: fw_sampler_params_set_*), so this fills the leading,
-    ABI-frozen fields of the struct and says so in struct_size: the library
-    reads only the first struct_size bytes and takes defaults for the rest.
-    It is the one place the binding depends on a struct layout; replace it
-    when the library offers context parameters by name."""
-    class Prefix(ctypes.Structure):
-        _fields_ = [('struct_size', c_uint32), ('n_ctx', c_uint32), ('n_batch', c_uint32),
-                    ('n_threads', c_uint32), ('n_seq_max', c_uint32)]
-    return Prefix(ctypes.sizeof(Prefix), n_ctx, n_batch, n_threads, n_seq_max)
+def params_json(params):
+    """A parameter object (dict) as the NUL-terminated JSON text that
+    fw_model_load_json and fw_context_new_json take."""
+    return json.dumps(params, ensure_ascii=False).encode('utf-8')

@@ -3,17 +3,15 @@ iterator a streaming request returns."""
 import atexit
 import ctypes
 import json
-import math
 import os
 import queue
 import secrets
-import struct
 import threading
 import time
 import weakref
 
 from . import _lib
-from ._lib import Error, lib
+from ._lib import lib
 
 _open_jobs = weakref.WeakSet()
 
@@ -26,18 +24,6 @@ def _close_jobs():
         job.close()
 
 
-def _f32(x):
-    """A float32 value as the library's JSON writes it: the shortest
-    decimal that reads back as the same float32; None if not finite."""
-    if not math.isfinite(x):
-        return None
-    for prec in range(1, 10):
-        y = float('%.*g' % (prec, x))
-        if struct.unpack('f', struct.pack('f', y))[0] == x:
-            return y
-    return x
-
-
 def _logprobs_wanted(fields):
     v = fields.get('logprobs')
     return v is True or (isinstance(v, int) and not isinstance(v, bool))
@@ -46,31 +32,59 @@ def _logprobs_wanted(fields):
 class Model:
     """A GGUF model and one evaluation context.
 
-    Model(path, n_ctx=0, n_batch=0, n_threads=0, n_seq_max=1, name=None)
+    Model(path, n_ctx=0, n_batch=0, n_threads=0, n_seq_max=1, isa=None,
+          kv_budget_bytes=None, use_mmap=None, generation_config=None,
+          name=None, **options)
 
-    n_ctx 0: the model's trained context length (capped to fit the KV
-    budget); n_batch 0: 512; n_threads 0: one per CPU; n_seq_max: sequences
-    (KV caches) to start with; the context grows when a request asks for
-    more choices.  The kernel level follows the FWINFER_ISA environment
-    variable.  `name` is the "model" of the responses (default: the file
-    name without .gguf).
+    Context parameters (passed by name to fw_context_new_json): n_ctx 0:
+    the model's trained context length (capped to fit the KV budget);
+    n_batch 0: 512; n_threads 0: one per CPU; n_seq_max: sequences (KV
+    caches) to start with -- a request with more choices ("n") than that
+    makes a new context with n_seq_max = n, so n > 1 works either way; isa:
+    the highest kernel level ("scalar", "avx2", ...; None: the FWINFER_ISA
+    environment variable, else the CPU's best); kv_budget_bytes (None: the
+    library's 512 MiB).  Further keyword arguments go to the library as
+    context parameters of that name, so one it does not know raises Error
+    (FW_E_INVALID_ARG) naming it.
+
+    Model parameters (fw_model_load_json): use_mmap (None: map the file),
+    generation_config (a path; "" for none; None: generation_config.json
+    next to the model if there is one).
+
+    `name` is the "model" of the responses (default: the file name without
+    .gguf).
 
     Requests on one Model run one at a time (they wait for each other);
     tokenize, detokenize and apply_chat_template may run from any thread.
     Use it as a context manager, or call close().
     """
 
-    def __init__(self, path, *, n_ctx=0, n_batch=0, n_threads=0, n_seq_max=1, name=None):
+    def __init__(self, path, *, n_ctx=0, n_batch=0, n_threads=0, n_seq_max=1, isa=None,
+                 kv_budget_bytes=None, use_mmap=None, generation_config=None, name=None,
+                 **options):
         self._model = None
         self._ctx = None
         self._lock = threading.Lock()
         self._streams = weakref.WeakSet()
-        self._cparams = {'n_ctx': n_ctx, 'n_batch': n_batch, 'n_threads': n_threads}
-        for k, v in list(self._cparams.items()) + [('n_seq_max', n_seq_max)]:
+        sizes = {'n_ctx': n_ctx, 'n_batch': n_batch, 'n_threads': n_threads}
+        for k, v in list(sizes.items()) + [('n_seq_max', n_seq_max)]:
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 2**32:
                 raise ValueError('Model: %s must be an integer >= 0, not %r' % (k, v))
+        # context parameters by name; 0 / None: the library's default
+        self._cparams = {k: v for k, v in sizes.items() if v}
+        if isa is not None:
+            self._cparams['isa'] = isa
+        if kv_budget_bytes is not None:
+            self._cparams['kv_budget_bytes'] = kv_budget_bytes
+        self._cparams.update(options)
+        mparams = {}
+        if use_mmap is not None:
+            mparams['use_mmap'] = bool(use_mmap)
+        if generation_config is not None:
+            mparams['generation_config'] = os.fsdecode(generation_config)
         m = ctypes.c_void_p()
-        _lib.check(lib.fw_model_load(os.fsencode(path), None, ctypes.byref(m)))
+        _lib.check(lib.fw_model_load_json(os.fsencode(path), _lib.params_json(mparams),
+                                          ctypes.byref(m)))
         self._model = m
         base = os.path.basename(os.fspath(path))
         self.name = name or (base[:-5] if base.endswith('.gguf') else base)
@@ -83,9 +97,10 @@ class Model:
     # -- life ------------------------------------------------------------
 
     def _new_context(self, n_seq_max):
-        p = _lib.context_params(n_seq_max=n_seq_max, **self._cparams)
+        params = dict(self._cparams, n_seq_max=n_seq_max)
         ctx = ctypes.c_void_p()
-        _lib.check(lib.fw_context_new(self._model, ctypes.byref(p), ctypes.byref(ctx)))
+        _lib.check(lib.fw_context_new_json(self._model, _lib.params_json(params),
+                                           ctypes.byref(ctx)))
         if self._ctx:
             lib.fw_context_free(self._ctx)
         self._ctx = ctx
@@ -144,6 +159,28 @@ class Model:
         with self._lock:
             self._handle()
             return lib.fw_context_n_ctx(self._ctx)
+
+    @property
+    def n_seq_max(self):
+        """Sequences of the context, i.e. the most choices a request gets
+        without a new context."""
+        with self._lock:
+            self._handle()
+            return lib.fw_context_n_seq_max(self._ctx)
+
+    @property
+    def n_threads(self):
+        """Threads the context computes with."""
+        with self._lock:
+            self._handle()
+            return lib.fw_context_n_threads(self._ctx)
+
+    @property
+    def isa(self):
+        """The kernel level the context uses, e.g. "avx2"."""
+        with self._lock:
+            self._handle()
+            return lib.fw_context_isa(self._ctx).decode('ascii')
 
     @property
     def sampling_defaults(self):
@@ -380,10 +417,8 @@ class _Job:
             self._stopped = True
             return 1  # stop generating
         try:
-            ev = ev_p.contents
-            if ev.struct_size < ctypes.sizeof(_lib.EVENT):
-                raise Error(-15, 'FW_E_INTERNAL', 'fw_event of %d bytes, expected >= %d'
-                            % (ev.struct_size, ctypes.sizeof(_lib.EVENT)))
+            # the event is opaque: the library renders it as JSON
+            ev = json.loads(_lib.get_text(lib.fw_event_to_json, ev_p).decode('utf-8'))
             self._q.put(self._chunk(ev))
             return 0
         except BaseException as e:
@@ -391,42 +426,46 @@ class _Job:
             return 1
 
     def _chunk(self, ev):
-        text = ctypes.string_at(ev.text, ev.text_len).decode('utf-8', 'replace')
-        finish = ev.finish_reason.decode('ascii') if ev.finish_reason else None
+        """The chunk dict of one event, ev being fw_event_to_json's object:
+        {"choice", "token" (-1: none), "text", "logprob", "sampling_logprob",
+        "top_logprobs": [{"token", "logprob"}], "finish_reason"}.  Logprobs
+        are float32 values as the library's JSON writes them (null if not
+        finite), the same numbers as in the full response."""
+        choice, token = ev['choice'], ev['token']
+        text = ev.get('text', '')
+        finish = ev.get('finish_reason')
         lp = None
-        if self._logprobs and ev.token >= 0:
-            logprob = _f32(ev.logprob)
-            top = [(ev.top_ids[i], _f32(ev.top_logprobs[i])) for i in range(max(ev.n_top, 0))]
+        if self._logprobs and token >= 0:
+            logprob = ev.get('logprob')
+            top = [(t['token'], t['logprob']) for t in ev.get('top_logprobs', ())]
             if self._chat:
                 def entry(t, x):
                     b = self._model._piece_bytes(t)
                     return {'token': b.decode('utf-8', 'replace'), 'logprob': x,
                             'bytes': list(b)}
-                e = entry(ev.token, logprob)
+                e = entry(token, logprob)
                 e['top_logprobs'] = [entry(t, x) for t, x in top]
-                e['token_id'] = ev.token
-                e['sampling_logprob'] = _f32(ev.sampling_logprob)
+                e['token_id'] = token
+                e['sampling_logprob'] = ev.get('sampling_logprob')
                 lp = {'content': [e]}
             else:
                 piece = self._model.piece
-                lp = {'tokens': [piece(ev.token)], 'token_logprobs': [logprob],
+                lp = {'tokens': [piece(token)], 'token_logprobs': [logprob],
                       'top_logprobs': [{piece(t): x for t, x in top}],
-                      'token_ids': [ev.token],
-                      'sampling_logprobs': [_f32(ev.sampling_logprob)]}
+                      'token_ids': [token],
+                      'sampling_logprobs': [ev.get('sampling_logprob')]}
         if self._chat:
             delta = {}
-            if ev.choice not in self._roles:
-                self._roles.add(ev.choice)
+            if choice not in self._roles:
+                self._roles.add(choice)
                 delta['role'] = 'assistant'
             delta['content'] = text
-            choice = {'index': ev.choice, 'delta': delta, 'logprobs': lp,
-                      'finish_reason': finish}
+            c = {'index': choice, 'delta': delta, 'logprobs': lp, 'finish_reason': finish}
         else:
-            choice = {'index': ev.choice, 'text': text, 'logprobs': lp,
-                      'finish_reason': finish}
+            c = {'index': choice, 'text': text, 'logprobs': lp, 'finish_reason': finish}
         return {'id': self._id,
                 'object': 'chat.completion.chunk' if self._chat else 'text_completion',
-                'created': self._created, 'model': self._model_name, 'choices': [choice]}
+                'created': self._created, 'model': self._model_name, 'choices': [c]}
 
     # -- the consumer ----------------------------------------------------
 

@@ -98,6 +98,33 @@ class TestModel(unittest.TestCase):
         self.assertEqual(cm.exception.name, 'FW_E_RANGE')
         self.assertIn('n_ctx', cm.exception.message)
 
+    def test_context_options_by_name(self):
+        with fwinfer.Model(MODEL, n_seq_max=2, n_ctx=96, n_threads=1, isa='scalar',
+                           kv_budget_bytes=1 << 24, use_mmap=False,
+                           generation_config='') as m:
+            self.assertEqual((m.n_seq_max, m.n_ctx, m.n_threads, m.isa), (2, 96, 1, 'scalar'))
+            r = m.generate(PROMPT, n=2, max_tokens=4, seed=1)
+            self.assertEqual([c['index'] for c in r['choices']], [0, 1])
+            self.assertEqual(m.n_seq_max, 2)
+        # n_seq_max 1: a request with n = 2 gets a context with 2 sequences
+        with fwinfer.Model(MODEL, n_threads=1) as m:
+            self.assertEqual(m.n_seq_max, 1)
+            s = m.generate(PROMPT, stream=True, n=2, max_tokens=3, seed=1)
+            self.assertEqual({c['choices'][0]['index'] for c in s}, {0, 1})
+            self.assertEqual(len(s.result['choices']), 2)
+            self.assertEqual(m.n_seq_max, 2)
+        # an option the library does not know is named in the error
+        for options, word in (({'n_seqs': 2}, '"n_seqs"'), ({'isa': 7}, '"isa"'),
+                              ({'kv_budget_bytes': -1}, 'kv_budget_bytes')):
+            with self.subTest(options=options):
+                with self.assertRaises(fwinfer.Error) as cm:
+                    fwinfer.Model(MODEL, **options)
+                self.assertIn(cm.exception.name, ('FW_E_INVALID_ARG', 'FW_E_RANGE'))
+                self.assertIn(word, cm.exception.message)
+        with self.assertRaises(fwinfer.Error) as cm:
+            fwinfer.Model(MODEL, generation_config=os.path.join(DATA, 'no-such.json'))
+        self.assertIn('no-such.json', cm.exception.message)
+
     def test_tokenize(self):
         ids = model.tokenize(PROMPT)
         self.assertEqual(ids, [1, 403, 407, 261, 378])

@@ -1,9 +1,10 @@
 //! Safe Rust bindings to libfwinfer, with no dependencies.
 //!
-//! Requests go to the library by name, as the JSON request bodies of the
-//! Fireworks/OpenAI completions and chat-completions APIs; no C parameter
-//! struct is mirrored, so a newer libfwinfer with grown structs keeps
-//! working with this crate.
+//! Everything goes to the library by name: requests as the JSON request
+//! bodies of the Fireworks/OpenAI completions and chat-completions APIs,
+//! model and context parameters as JSON objects; responses and streaming
+//! events come back as JSON.  No C struct layout is mirrored, so a newer
+//! libfwinfer with grown structs keeps working with this crate.
 //!
 //! ```no_run
 //! use fwinfer::{Json, Model};
@@ -12,6 +13,12 @@
 //! let fields = Json::object().with("max_tokens", 16).with("temperature", 0);
 //! let resp = ctx.generate("Once upon a time", &fields)?;
 //! println!("{}", resp.text().unwrap_or(""));
+//!
+//! // Context parameters by name ("n_ctx", "n_batch", "n_threads",
+//! // "n_seq_max", "kv_budget_bytes", "isa"), as a Json object or JSON text.
+//! let mut ctx = model.new_context_with(r#"{"n_ctx": 256, "n_threads": 2, "n_seq_max": 4}"#)?;
+//! let resp = ctx.generate("Once", r#"{"n": 4, "max_tokens": 8}"#)?;
+//! assert_eq!(resp.n_choices(), 4);
 //! # Ok::<(), fwinfer::Error>(())
 //! ```
 
@@ -190,6 +197,16 @@ unsafe impl Sync for Model {}
 impl Model {
     /// Load a GGUF model file with the library's default parameters.
     pub fn load<P: AsRef<Path>>(path: P) -> Result<Model> {
+        Model::load_with(path, &Json::Null)
+    }
+
+    /// Load a GGUF model file with parameters by name (`fw_model_load_json`):
+    /// a [`Json`] object or JSON text with "use_mmap" (bool),
+    /// "generation_config" (a path, "" for none), ...; `Json::Null` or `""`
+    /// for the defaults.  A parameter the library does not know fails with
+    /// `FW_E_INVALID_ARG` naming it.
+    pub fn load_with<P: AsRef<Path>, F: Fields + ?Sized>(path: P, params: &F) -> Result<Model> {
+        let params = params_text(params.to_object("model parameters")?)?;
         let path = path.as_ref();
         let text = path.to_str().ok_or_else(|| {
             Error::new(
@@ -199,9 +216,9 @@ impl Model {
         })?;
         let c = cstring("model path", text)?;
         let mut out: *mut sys::fw_model = ptr::null_mut();
-        check(unsafe { sys::fw_model_load(c.as_ptr(), ptr::null(), &mut out) })?;
+        check(unsafe { sys::fw_model_load_json(c.as_ptr(), opt_ptr(&params), &mut out) })?;
         let ptr = NonNull::new(out)
-            .ok_or_else(|| Error::new(sys::FW_E_INTERNAL, "fw_model_load gave no model"))?;
+            .ok_or_else(|| Error::new(sys::FW_E_INTERNAL, "fw_model_load_json gave no model"))?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -335,6 +352,12 @@ impl Model {
     pub fn new_context(&self) -> Result<Context<'_>> {
         Context::new(self)
     }
+
+    /// A new evaluation context with parameters by name: see
+    /// [`Context::new_with`].
+    pub fn new_context_with<F: Fields + ?Sized>(&self, params: &F) -> Result<Context<'_>> {
+        Context::new_with(self, params)
+    }
 }
 
 impl Drop for Model {
@@ -389,6 +412,8 @@ impl From<&Message> for Json {
 // Streaming events
 
 /// One streaming event: a token of one choice and the text it completes.
+/// It is read from the JSON the library makes of it (`fw_event_to_json`);
+/// everything borrows from the callback's frame.
 #[derive(Debug)]
 pub struct Event<'a> {
     /// The choice (0 .. n-1) this event belongs to.
@@ -398,9 +423,10 @@ pub struct Event<'a> {
     /// The text delta (UTF-8-safe; stop strings are held back until they
     /// cannot match).
     pub text: Cow<'a, str>,
-    /// Raw log-probability of the token.
+    /// Raw log-probability of the token (NaN without a token).
     pub logprob: f32,
-    /// Log-probability in the sampler's final distribution.
+    /// Log-probability in the sampler's final distribution (NaN without a
+    /// token).
     pub sampling_logprob: f32,
     /// The top_logprobs alternatives (token ids and log-probabilities),
     /// empty unless requested.
@@ -408,96 +434,120 @@ pub struct Event<'a> {
     pub top_logprobs: &'a [f32],
     /// "stop" or "length" on a choice's last event, else None.
     pub finish_reason: Option<&'a str>,
+    /// The event as the library wrote it: {"choice", "token", "text",
+    /// "logprob", "sampling_logprob", "top_logprobs": [{"token",
+    /// "logprob"}], "finish_reason"} (and whatever a newer library adds).
+    pub json: &'a Json,
 }
 
-impl<'a> Event<'a> {
-    /// Read an event, taking only fields inside the size the library
-    /// filled in (`struct_size`).
-    unsafe fn from_raw(ev: *const sys::fw_event) -> Event<'a> {
-        let size = ptr::read(ptr::addr_of!((*ev).struct_size)) as usize;
-        let base = ev as usize;
-        macro_rules! field {
-            ($f:ident, $default:expr) => {{
-                let p = ptr::addr_of!((*ev).$f);
-                if p as usize - base + pointee_size(p) <= size {
-                    ptr::read(p)
-                } else {
-                    $default
-                }
-            }};
-        }
-        let choice = field!(choice, 0);
-        let token = field!(token, -1);
-        let n_top = field!(n_top, 0);
-        let text_ptr = field!(text, ptr::null());
-        let text_len = field!(text_len, 0);
-        let logprob = field!(logprob, f32::NAN);
-        let sampling_logprob = field!(sampling_logprob, f32::NAN);
-        let top_ids_ptr = field!(top_ids, ptr::null());
-        let top_lp_ptr = field!(top_logprobs, ptr::null());
-        let finish_ptr = field!(finish_reason, ptr::null());
-
-        let text: &'a [u8] = if text_ptr.is_null() || text_len == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(text_ptr as *const u8, text_len)
-        };
-        let n_top = if n_top > 0 { n_top as usize } else { 0 };
-        let top_ids: &'a [Token] = if top_ids_ptr.is_null() || n_top == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(top_ids_ptr, n_top)
-        };
-        let top_logprobs: &'a [f32] = if top_lp_ptr.is_null() || n_top == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(top_lp_ptr, n_top)
-        };
-        let finish_reason = if finish_ptr.is_null() {
-            None
-        } else {
-            CStr::from_ptr(finish_ptr).to_str().ok()
-        };
-        Event {
-            choice,
-            token: if token >= 0 { Some(token) } else { None },
-            text: String::from_utf8_lossy(text),
-            logprob,
-            sampling_logprob,
-            top_ids,
-            top_logprobs,
-            finish_reason,
-        }
+/// A JSON number as an f32 (parsed directly, so the library's shortest
+/// float32 text reads back exactly); NaN for null or anything else.
+fn json_f32(v: Option<&Json>) -> f32 {
+    match v {
+        Some(Json::Number(n)) => n.parse().unwrap_or(f32::NAN),
+        _ => f32::NAN,
     }
 }
 
-fn pointee_size<T>(_: *const T) -> usize {
-    std::mem::size_of::<T>()
+fn json_i32(v: Option<&Json>) -> Option<i32> {
+    v.and_then(Json::as_i64).and_then(|x| i32::try_from(x).ok())
+}
+
+/// The parts of an event's JSON that [`Event`] borrows as slices.
+struct EventTop {
+    ids: Vec<Token>,
+    logprobs: Vec<f32>,
+}
+
+impl EventTop {
+    fn of(v: &Json) -> Result<EventTop> {
+        let mut top = EventTop {
+            ids: Vec::new(),
+            logprobs: Vec::new(),
+        };
+        if let Some(items) = v.get("top_logprobs").and_then(Json::as_array) {
+            for t in items {
+                top.ids
+                    .push(json_i32(t.get("token")).ok_or_else(|| bad_event(v))?);
+                top.logprobs.push(json_f32(t.get("logprob")));
+            }
+        }
+        Ok(top)
+    }
+}
+
+fn bad_event(v: &Json) -> Error {
+    Error::new(
+        sys::FW_E_INTERNAL,
+        format!("unexpected streaming event JSON: {}", v),
+    )
+}
+
+impl<'a> Event<'a> {
+    /// The event of `v`, fw_event_to_json's object.
+    fn from_json(v: &'a Json, top: &'a EventTop) -> Result<Event<'a>> {
+        let choice = json_i32(v.get("choice")).ok_or_else(|| bad_event(v))?;
+        let token = json_i32(v.get("token")).ok_or_else(|| bad_event(v))?;
+        let text = match v.get("text") {
+            Some(Json::String(t)) => Cow::Borrowed(t.as_str()),
+            None => Cow::Borrowed(""),
+            Some(_) => return Err(bad_event(v)),
+        };
+        Ok(Event {
+            choice,
+            token: if token >= 0 { Some(token) } else { None },
+            text,
+            logprob: json_f32(v.get("logprob")),
+            sampling_logprob: json_f32(v.get("sampling_logprob")),
+            top_ids: &top.ids,
+            top_logprobs: &top.logprobs,
+            finish_reason: v.get("finish_reason").and_then(Json::as_str),
+            json: v,
+        })
+    }
+}
+
+/// The event behind the callback's opaque pointer, as parsed JSON.
+unsafe fn event_json(ev: *const sys::fw_event) -> Result<Json> {
+    let bytes = read_text(|buf, cap, n| sys::fw_event_to_json(ev, buf, cap, n))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::new(sys::FW_E_INTERNAL, "streaming event JSON is not UTF-8"))?;
+    Json::parse(&text)
+        .map_err(|e| Error::new(sys::FW_E_INTERNAL, format!("streaming event JSON: {}", e)))
 }
 
 struct StreamState<F> {
     callback: F,
     panic: Option<Box<dyn Any + Send + 'static>>,
+    /// An event that could not be read; generation stops and the call
+    /// returns it.
+    error: Option<Error>,
 }
 
-/// The C callback: calls the closure, catching panics (which must not
-/// unwind into C); a panic stops generation and is resumed once the
-/// library call has returned.
+/// The C callback: reads the event (as JSON) and calls the closure,
+/// catching panics (which must not unwind into C); a panic stops generation
+/// and is resumed once the library call has returned.
 unsafe extern "C" fn trampoline<F>(ev: *const sys::fw_event, user_data: *mut c_void) -> i32
 where
     F: FnMut(&Event<'_>) -> bool,
 {
     let state = &mut *(user_data as *mut StreamState<F>);
-    if state.panic.is_some() || ev.is_null() {
+    if state.panic.is_some() || state.error.is_some() || ev.is_null() {
         return 1;
     }
     let callback = &mut state.callback;
-    match panic::catch_unwind(AssertUnwindSafe(|| {
-        let event = Event::from_raw(ev);
-        callback(&event)
+    match panic::catch_unwind(AssertUnwindSafe(|| -> Result<bool> {
+        let value = event_json(ev)?;
+        let top = EventTop::of(&value)?;
+        let event = Event::from_json(&value, &top)?;
+        Ok(callback(&event))
     })) {
-        Ok(true) => 0,
-        Ok(false) => 1,
+        Ok(Ok(true)) => 0,
+        Ok(Ok(false)) => 1,
+        Ok(Err(e)) => {
+            state.error = Some(e);
+            1
+        }
         Err(p) => {
             state.panic = Some(p);
             1
@@ -572,6 +622,9 @@ impl Drop for ResultGuard {
 pub struct Context<'m> {
     ptr: NonNull<sys::fw_context>,
     model: &'m Model,
+    /// The parameters it was made with (an object, or Null for none), for
+    /// making it anew with more sequences.
+    params: Json,
     _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
@@ -582,15 +635,45 @@ unsafe impl<'m> Send for Context<'m> {}
 impl<'m> Context<'m> {
     /// A context with the library's default parameters.
     pub fn new(model: &'m Model) -> Result<Context<'m>> {
-        let mut out: *mut sys::fw_context = ptr::null_mut();
-        check(unsafe { sys::fw_context_new(model.as_ptr(), ptr::null(), &mut out) })?;
-        let ptr = NonNull::new(out)
-            .ok_or_else(|| Error::new(sys::FW_E_INTERNAL, "fw_context_new gave no context"))?;
+        Context::new_with(model, &Json::Null)
+    }
+
+    /// A context with parameters by name (`fw_context_new_json`): a [`Json`]
+    /// object or JSON text with "n_ctx", "n_batch", "n_threads",
+    /// "n_seq_max" (integers, 0 = the default), "kv_budget_bytes" (integer),
+    /// "isa" (string); `Json::Null` or `""` for the defaults.  A parameter
+    /// the library does not know fails with `FW_E_INVALID_ARG` naming it, a
+    /// value out of range with `FW_E_RANGE`.
+    ///
+    /// A request for more choices ("n") than the context has sequences
+    /// (`n_seq_max`, default 1) makes the context anew with `n_seq_max` = n
+    /// (same parameters otherwise); set "n_seq_max" here to avoid that.
+    pub fn new_with<F: Fields + ?Sized>(model: &'m Model, params: &F) -> Result<Context<'m>> {
+        let params = params.to_object("context parameters")?;
+        let ptr = new_context_ptr(model, &params)?;
         Ok(Context {
             ptr,
             model,
+            params,
             _not_sync: PhantomData,
         })
+    }
+
+    /// Make room for `n` choices: a new context with `n_seq_max` = n if
+    /// this one has fewer sequences.
+    fn reserve_choices(&mut self, n: u32) -> Result<()> {
+        if n <= self.n_seq_max() {
+            return Ok(());
+        }
+        let mut params = match &self.params {
+            Json::Null => Json::object(),
+            p => p.clone(),
+        };
+        params.set("n_seq_max", n);
+        let ptr = new_context_ptr(self.model, &params)?;
+        unsafe { sys::fw_context_free(self.ptr.as_ptr()) };
+        self.ptr = ptr;
+        Ok(())
     }
 
     pub fn model(&self) -> &'m Model {
@@ -602,12 +685,25 @@ impl<'m> Context<'m> {
         unsafe { sys::fw_context_n_ctx(self.ptr.as_ptr()) }
     }
 
+    /// Sequences: the most choices a request gets without the context
+    /// being made anew.
+    pub fn n_seq_max(&self) -> u32 {
+        unsafe { sys::fw_context_n_seq_max(self.ptr.as_ptr()) }
+    }
+
     /// Worker threads.
     pub fn n_threads(&self) -> u32 {
         unsafe { sys::fw_context_n_threads(self.ptr.as_ptr()) }
     }
 
-    /// The raw handle, for calls this crate does not wrap.
+    /// The kernel level in use, e.g. "avx2".
+    pub fn isa(&self) -> String {
+        unsafe { cstr_lossy(sys::fw_context_isa(self.ptr.as_ptr())) }
+    }
+
+    /// The raw handle, for calls this crate does not wrap.  A request for
+    /// more choices than [`Context::n_seq_max`] replaces it (see
+    /// [`Context::new_with`]).
     pub fn as_ptr(&mut self) -> *mut sys::fw_context {
         self.ptr.as_ptr()
     }
@@ -693,7 +789,11 @@ impl<'m> Context<'m> {
     where
         F: FnMut(&Event<'_>) -> bool,
     {
-        let model_name = model_name_of(body, overrides).unwrap_or_else(|| self.model.name.clone());
+        let (model_name, n) = request_info(body, overrides);
+        if let Some(n) = n {
+            self.reserve_choices(n)?;
+        }
+        let model_name = model_name.unwrap_or_else(|| self.model.name.clone());
         let model_name = CString::new(model_name.replace('\0', "")).unwrap_or_default();
         let (ov_ptr, ov_len) = match overrides {
             Some(o) => (o.as_ptr() as *const c_char, o.len()),
@@ -702,6 +802,7 @@ impl<'m> Context<'m> {
         let mut state = on_event.map(|callback| StreamState {
             callback,
             panic: None,
+            error: None,
         });
         let (cb, ud): (sys::fw_event_fn, *mut c_void) = match state.as_mut() {
             Some(s) => (
@@ -729,9 +830,14 @@ impl<'m> Context<'m> {
             None
         };
         let guard = ResultGuard(out);
-        if let Some(p) = state.and_then(|s| s.panic) {
-            drop(guard);
-            panic::resume_unwind(p);
+        if let Some(s) = state {
+            if let Some(p) = s.panic {
+                drop(guard);
+                panic::resume_unwind(p);
+            }
+            if let Some(e) = s.error {
+                return Err(e);
+            }
         }
         if let Some(e) = err {
             return Err(e);
@@ -768,10 +874,18 @@ impl<'m> fmt::Debug for Context<'m> {
     }
 }
 
-/// Request fields: a [`Json`] object (or `Json::Null` for none), or JSON
-/// text of an object (`r#"{"max_tokens": 8}"#`).
+/// Request fields or parameters by name: a [`Json`] object (or `Json::Null`
+/// for none), or JSON text of an object (`r#"{"max_tokens": 8}"#`; `""`
+/// for none).
 pub trait Fields {
     fn to_fields(&self) -> Result<Json>;
+
+    /// As `to_fields`, with `what` naming the object in errors.
+    #[doc(hidden)]
+    fn to_object(&self, what: &str) -> Result<Json> {
+        let _ = what;
+        self.to_fields()
+    }
 }
 
 impl Fields for Json {
@@ -782,15 +896,51 @@ impl Fields for Json {
 
 impl Fields for str {
     fn to_fields(&self) -> Result<Json> {
-        Json::parse(self)
-            .map_err(|e| Error::new(sys::FW_E_FORMAT, format!("request fields: {}", e)))
+        parse_object_text("request fields", self)
     }
+
+    /// Text with nothing but white space is no parameters (`Json::Null`).
+    fn to_object(&self, what: &str) -> Result<Json> {
+        if self.trim().is_empty() {
+            return Ok(Json::Null);
+        }
+        parse_object_text(what, self)
+    }
+}
+
+fn parse_object_text(what: &str, text: &str) -> Result<Json> {
+    Json::parse(text).map_err(|e| Error::new(sys::FW_E_FORMAT, format!("{}: {}", what, e)))
 }
 
 impl Fields for String {
     fn to_fields(&self) -> Result<Json> {
         self.as_str().to_fields()
     }
+
+    fn to_object(&self, what: &str) -> Result<Json> {
+        self.as_str().to_object(what)
+    }
+}
+
+/// Parameters (an object, or Null for the defaults) as the NUL-terminated
+/// JSON text the library takes; None for Null.
+fn params_text(params: Json) -> Result<Option<CString>> {
+    match params {
+        Json::Null => Ok(None),
+        p => cstring("parameters", &p.to_string()).map(Some),
+    }
+}
+
+fn opt_ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(ptr::null(), |c| c.as_ptr())
+}
+
+fn new_context_ptr(model: &Model, params: &Json) -> Result<NonNull<sys::fw_context>> {
+    let text = params_text(params.clone())?;
+    let mut out: *mut sys::fw_context = ptr::null_mut();
+    check(unsafe { sys::fw_context_new_json(model.as_ptr(), opt_ptr(&text), &mut out) })?;
+    NonNull::new(out)
+        .ok_or_else(|| Error::new(sys::FW_E_INTERNAL, "fw_context_new_json gave no context"))
 }
 
 fn messages_json(messages: &[Message]) -> Json {
@@ -819,12 +969,22 @@ fn request_body<F: Fields + ?Sized>(key: &str, value: Json, fields: &F) -> Resul
     Ok(body.to_string())
 }
 
-/// The "model" member of the request, if it names one (overrides first).
-fn model_name_of(body: &str, overrides: Option<&str>) -> Option<String> {
-    let pick = |text: &str| {
-        Json::parse(text)
-            .ok()
-            .and_then(|v| v.get("model").and_then(Json::as_str).map(str::to_string))
-    };
-    overrides.and_then(pick).or_else(|| pick(body))
+/// The "model" member of the request, if it names one, and "n" if it is a
+/// valid choice count (overrides first; the library reports bad values).
+fn request_info(body: &str, overrides: Option<&str>) -> (Option<String>, Option<u32>) {
+    let parsed: Vec<Json> = overrides
+        .into_iter()
+        .chain(std::iter::once(body))
+        .filter_map(|t| Json::parse(t).ok())
+        .collect();
+    let name = parsed
+        .iter()
+        .find_map(|v| v.get("model").and_then(Json::as_str).map(str::to_string));
+    let n = parsed
+        .iter()
+        .find_map(|v| v.get("n"))
+        .and_then(Json::as_u64)
+        .filter(|n| (1..=128).contains(n))
+        .map(|n| n as u32);
+    (name, n)
 }

@@ -1,16 +1,12 @@
 //! Raw declarations of the libfwinfer functions this crate uses, written by
 //! hand from include/fwinfer.h.
 //!
-//! Parameter structs (fw_model_params, fw_context_params, ...) are never
-//! mirrored: the functions that take one get NULL (the library's defaults),
-//! and everything else travels by name (JSON request bodies).  So a newer
-//! library whose structs grew at the end works with this crate unchanged.
-//!
-//! The one struct read here is fw_event, which the library hands to the
-//! streaming callback.  Its layout is mirrored as a read-only *prefix*: the
-//! header promises that structs only grow at the end and that the first
-//! field, `struct_size`, is the size the library filled in, and the wrapper
-//! reads no field that lies beyond that size.
+//! No C struct layout is mirrored: model and context parameters go by name
+//! as JSON objects (`fw_model_load_json`, `fw_context_new_json`), requests as
+//! JSON bodies (`fw_generate_json`), and results and streaming events come
+//! back as JSON (`fw_result_to_json`, `fw_event_to_json`).  The event the
+//! streaming callback receives is an opaque type like the handles.  So a
+//! newer library whose structs grew works with this crate unchanged.
 
 #![allow(non_camel_case_types)]
 
@@ -64,20 +60,11 @@ pub struct fw_result {
     _private: [u8; 0],
 }
 
-/// The known prefix of `fw_event` (see the module comment).
+/// A streaming event, opaque: valid during the callback only, read with
+/// `fw_event_to_json`.
 #[repr(C)]
 pub struct fw_event {
-    pub struct_size: u32,
-    pub choice: i32,
-    pub token: fw_token,
-    pub n_top: i32,
-    pub text: *const c_char,
-    pub text_len: usize,
-    pub logprob: f32,
-    pub sampling_logprob: f32,
-    pub top_ids: *const fw_token,
-    pub top_logprobs: *const f32,
-    pub finish_reason: *const c_char,
+    _private: [u8; 0],
 }
 
 pub type fw_event_fn =
@@ -89,10 +76,12 @@ extern "C" {
     pub fn fw_status_str(status: fw_status) -> *const c_char;
     pub fn fw_last_error() -> *const c_char;
 
-    // `params` is `const fw_model_params *`; always NULL here.
-    pub fn fw_model_load(
+    /// `params_json`: a JSON object of model parameters by name
+    /// ("use_mmap", "metadata_only", "generation_config"); NULL or "" for
+    /// the defaults.
+    pub fn fw_model_load_json(
         path: *const c_char,
-        params: *const c_void,
+        params_json: *const c_char,
         out_model: *mut *mut fw_model,
     ) -> fw_status;
     pub fn fw_model_free(model: *mut fw_model);
@@ -128,15 +117,26 @@ extern "C" {
         n_needed: *mut usize,
     ) -> fw_status;
 
-    // `params` is `const fw_context_params *`; always NULL here.
-    pub fn fw_context_new(
+    /// `params_json`: a JSON object of context parameters by name
+    /// ("n_ctx", "n_batch", "n_threads", "n_seq_max", "kv_budget_bytes",
+    /// "isa"); NULL or "" for the defaults.
+    pub fn fw_context_new_json(
         model: *const fw_model,
-        params: *const c_void,
+        params_json: *const c_char,
         out_ctx: *mut *mut fw_context,
     ) -> fw_status;
     pub fn fw_context_free(ctx: *mut fw_context);
     pub fn fw_context_n_ctx(ctx: *const fw_context) -> u32;
+    pub fn fw_context_n_seq_max(ctx: *const fw_context) -> u32;
     pub fn fw_context_n_threads(ctx: *const fw_context) -> u32;
+    pub fn fw_context_isa(ctx: *const fw_context) -> *const c_char;
+
+    pub fn fw_event_to_json(
+        event: *const fw_event,
+        buf: *mut c_char,
+        cap: usize,
+        n_needed: *mut usize,
+    ) -> fw_status;
 
     pub fn fw_generate_json(
         ctx: *mut fw_context,

@@ -348,3 +348,95 @@ fn chat_fields_travel_by_name() {
         .unwrap_err();
     assert!(e.message().contains("chat_template"), "{}", e);
 }
+
+#[test]
+fn parameters_by_name_and_several_choices() {
+    let p = model_path();
+    let m = Model::load_with(
+        &p,
+        &Json::object()
+            .with("use_mmap", false)
+            .with("generation_config", ""),
+    )
+    .unwrap();
+    let mut ctx = m
+        .new_context_with(r#"{"n_seq_max": 2, "n_ctx": 96, "n_threads": 1, "isa": "scalar"}"#)
+        .unwrap();
+    assert_eq!(
+        (
+            ctx.n_seq_max(),
+            ctx.n_ctx(),
+            ctx.n_threads(),
+            ctx.isa().as_str()
+        ),
+        (2, 96, 1, "scalar")
+    );
+    let two = Json::object()
+        .with("n", 2)
+        .with("max_tokens", 4)
+        .with("seed", 1)
+        .with("logprobs", true)
+        .with("top_logprobs", 2);
+    let r = ctx.generate("Once upon a time", &two).unwrap();
+    assert_eq!(r.n_choices(), 2, "{}", r.json());
+
+    // Streaming: events of both choices, with the response's logprobs.
+    let mut texts = [String::new(), String::new()];
+    let mut logprobs: [Vec<f32>; 2] = [Vec::new(), Vec::new()];
+    let s = ctx
+        .generate_stream("Once upon a time", &two, |ev| {
+            let i = ev.choice as usize;
+            texts[i].push_str(&ev.text);
+            if ev.token.is_some() {
+                logprobs[i].push(ev.logprob);
+                assert_eq!(ev.top_ids.len(), 2);
+                assert_eq!(ev.top_logprobs.len(), 2);
+                assert!(ev.sampling_logprob <= 0.0);
+                assert_eq!(ev.json.get("choice").and_then(Json::as_i64), Some(i as i64));
+            }
+            true
+        })
+        .unwrap();
+    for i in 0..2 {
+        assert_eq!(s.choice_text(i), Some(texts[i].as_str()));
+        assert_eq!(r.choice_text(i), s.choice_text(i), "same seed, same text");
+        let want: Vec<f32> = s
+            .get(&format!("choices.{}.logprobs.token_logprobs", i))
+            .and_then(Json::as_array)
+            .unwrap()
+            .iter()
+            .map(|x| match x {
+                Json::Number(n) => n.parse().unwrap(),
+                _ => f32::NAN,
+            })
+            .collect();
+        assert_eq!(logprobs[i], want);
+    }
+
+    // A context with one sequence is made anew for n = 2.
+    let mut one = m.new_context().unwrap();
+    assert_eq!(one.n_seq_max(), 1);
+    let r1 = one.generate("Once upon a time", &two).unwrap();
+    assert_eq!(r1.n_choices(), 2);
+    assert_eq!(one.n_seq_max(), 2);
+    assert_eq!(r1.choice_text(1), r.choice_text(1));
+
+    // Parameters the library does not know are named.
+    let e = m
+        .new_context_with(&Json::object().with("n_seqs", 2))
+        .unwrap_err();
+    assert_eq!(e.status(), sys::FW_E_INVALID_ARG, "{:?}", e);
+    assert!(e.message().contains("\"n_seqs\""), "{}", e);
+    let e = m.new_context_with(r#"{"n_ctx": -1}"#).unwrap_err();
+    assert_eq!(e.status(), sys::FW_E_RANGE, "{:?}", e);
+    assert!(e.message().contains("n_ctx"), "{}", e);
+    let e = m.new_context_with("{bad").unwrap_err();
+    assert_eq!(e.status(), sys::FW_E_FORMAT, "{:?}", e);
+    assert!(e.message().starts_with("context parameters"), "{}", e);
+    let e = Model::load_with(&p, r#"{"use_map": true}"#).unwrap_err();
+    assert_eq!(e.status(), sys::FW_E_INVALID_ARG, "{:?}", e);
+    assert!(e.message().contains("\"use_map\""), "{}", e);
+    // "" and Json::Null are the defaults.
+    assert!(m.new_context_with("").is_ok());
+    assert!(Model::load_with(&p, &Json::Null).is_ok());
+}
