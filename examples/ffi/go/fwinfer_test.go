@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -502,5 +503,129 @@ func TestParametersByNameAndSeveralChoices(t *testing.T) {
 	if _, err := LoadModelWith(modelPath(), map[string]any{"use_map": true}); !errors.As(err, &fe) ||
 		fe.Status != ErrInvalidArg || !strings.Contains(fe.Message, `"use_map"`) {
 		t.Errorf("unknown model parameter: %v", err)
+	}
+}
+
+// TestEverySamplingField sends one request with every field of
+// docs/SAMPLING.md section 1.  Mirostat is on, so top_k/top_p/min_p/typical_p
+// are accepted and reported but not applied.  Token 432 (",") is what the
+// model samples right after the prompt without the bias; 13 is "\n".
+func TestEverySamplingField(t *testing.T) {
+	m := load(t)
+	c := newContext(t, m)
+	floats := map[string]float64{
+		"temperature": 0.9, "top_p": 0.95, "min_p": 0.02, "typical_p": 0.97,
+		"frequency_penalty": 0.1, "presence_penalty": 0.1, "repetition_penalty": 1.1,
+		"mirostat_target": 5.0, "mirostat_lr": 0.1,
+	}
+	fields := map[string]any{
+		"top_k": 40, "logit_bias": map[string]any{"13": -100, "432": -100.0},
+		"max_tokens": 8, "n": 2, "logprobs": 2, "top_logprobs": 2,
+		"echo": true, "echo_last": 2, "raw_output": true, "ignore_eos": true,
+		"stop": []string{"zzz"}, "seed": uint64(11), "user": "u", "model": "stories-test",
+	}
+	for k, v := range floats {
+		fields[k] = v
+	}
+	toks, err := m.Tokenize("Once upon a time", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	promptIDs := make([]float64, len(toks))
+	for i, x := range toks {
+		promptIDs[i] = float64(x)
+	}
+	r, err := c.Generate("Once upon a time", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r["model"] != "stories-test" {
+		t.Errorf("model %v", r["model"])
+	}
+	if choices, _ := r["choices"].([]any); len(choices) != 2 {
+		t.Fatalf("%d choices: %v", len(choices), r)
+	}
+	if get(r, "sampling", "seed") != float64(11) || get(r, "sampling", "top_k") != float64(40) {
+		t.Errorf("sampling %v", r["sampling"])
+	}
+	for k, v := range floats {
+		if got, ok := get(r, "sampling", k).(float64); !ok || math.Abs(got-v) > 1e-6 {
+			t.Errorf("sampling.%s = %v, sent %v", k, get(r, "sampling", k), v)
+		}
+	}
+	if num(r, "usage", "prompt_tokens") != len(toks) || num(r, "usage", "completion_tokens") != 16 {
+		t.Errorf("usage %v", r["usage"])
+	}
+	floatsAt := func(path ...any) []float64 {
+		a, _ := get(r, path...).([]any)
+		out := make([]float64, len(a))
+		for i, x := range a {
+			f, ok := x.(float64)
+			if !ok {
+				f = math.NaN()
+			}
+			out[i] = f
+		}
+		return out
+	}
+	for i := 0; i < 2; i++ {
+		if get(r, "choices", i, "finish_reason") != "length" {
+			t.Errorf("choice %d: finish_reason %v", i, get(r, "choices", i, "finish_reason"))
+		}
+		text, _ := get(r, "choices", i, "text").(string)
+		if !strings.HasPrefix(text, " a time") { // echo_last 2
+			t.Errorf("choice %d: text %q", i, text)
+		}
+		ids := floatsAt("choices", i, "logprobs", "token_ids")
+		if len(ids) != 2+8 || !reflect.DeepEqual(ids[:2], promptIDs[len(promptIDs)-2:]) {
+			t.Fatalf("choice %d: token ids %v", i, ids)
+		}
+		gen := ids[2:]
+		for _, id := range gen {
+			if id == 13 || id == 432 {
+				t.Errorf("choice %d: biased token %v generated: %v", i, id, gen)
+			}
+		}
+		lps := floatsAt("choices", i, "logprobs", "token_logprobs")
+		if len(lps) != 10 {
+			t.Errorf("choice %d: %d logprobs", i, len(lps))
+		}
+		for _, x := range lps {
+			if !(x <= 0) || math.IsInf(x, 0) {
+				t.Errorf("choice %d: logprob %v", i, x)
+			}
+		}
+		tops, _ := get(r, "choices", i, "logprobs", "top_logprobs").([]any)
+		if len(tops) != 10 {
+			t.Errorf("choice %d: %d top_logprobs", i, len(tops))
+		}
+		for _, tp := range tops {
+			if o, _ := tp.(map[string]any); len(o) != 2 {
+				t.Errorf("choice %d: top_logprobs entry %v", i, tp)
+			}
+		}
+		// raw_output: the prompt ids evaluated and the completion's ids.
+		if got := floatsAt("choices", i, "raw_output", "prompt_token_ids"); !reflect.DeepEqual(got, promptIDs) {
+			t.Errorf("choice %d: prompt_token_ids %v, want %v", i, got, promptIDs)
+		}
+		if got := floatsAt("choices", i, "raw_output", "completion_token_ids"); !reflect.DeepEqual(got, gen) {
+			t.Errorf("choice %d: completion_token_ids %v, want %v", i, got, gen)
+		}
+		if completion, _ := get(r, "choices", i, "raw_output", "completion").(string); text != " a time"+completion {
+			t.Errorf("choice %d: text %q, completion %q", i, text, completion)
+		}
+	}
+	if get(r, "choices", 0, "text") == get(r, "choices", 1, "text") {
+		t.Errorf("both choices %q: each should have its own RNG", text(r))
+	}
+	again, err := c.Generate("Once upon a time", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if get(again, "choices", i, "text") != get(r, "choices", i, "text") {
+			t.Errorf("choice %d: %q then %q with the same seed", i,
+				get(r, "choices", i, "text"), get(again, "choices", i, "text"))
+		}
 	}
 }

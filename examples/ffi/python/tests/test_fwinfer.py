@@ -181,6 +181,52 @@ class TestGenerate(unittest.TestCase):
                             user='u', ignore_eos=True)
         self.assertEqual([text_of(r2, i) for i in range(3)], [text_of(r, i) for i in range(3)])
 
+    def test_every_sampling_field(self):
+        # One request with every field of docs/SAMPLING.md section 1.  Mirostat
+        # is on, so top_k/top_p/min_p/typical_p are accepted and reported but
+        # not applied (SAMPLING.md section 3).  Token 432 (",") is what the
+        # model samples right after the prompt without the bias; 13 is "\n".
+        fields = dict(temperature=0.9, top_k=40, top_p=0.95, min_p=0.02, typical_p=0.97,
+                      frequency_penalty=0.1, presence_penalty=0.1, repetition_penalty=1.1,
+                      logit_bias={13: -100, 432: -100}, mirostat_target=5.0, mirostat_lr=0.1,
+                      max_tokens=8, n=2, logprobs=True, top_logprobs=2, echo=True, echo_last=2,
+                      raw_output=True, ignore_eos=True, stop=['zzz'], seed=11, user='u',
+                      model='stories-test')
+        r = model.generate(PROMPT, **fields)
+        self.assertEqual(r['model'], 'stories-test')
+        self.assertEqual(len(r['choices']), 2)
+        s = r['sampling']
+        self.assertEqual(s['seed'], 11)
+        self.assertEqual(s['top_k'], 40)
+        for k in ('temperature', 'top_p', 'min_p', 'typical_p', 'frequency_penalty',
+                  'presence_penalty', 'repetition_penalty', 'mirostat_target', 'mirostat_lr'):
+            self.assertAlmostEqual(s[k], fields[k], places=6, msg=k)
+        prompt_ids = model.tokenize(PROMPT, True, False)
+        self.assertEqual(r['usage']['prompt_tokens'], len(prompt_ids))
+        self.assertEqual(r['usage']['completion_tokens'], 16)  # 2 x 8, ignore_eos
+        for c in r['choices']:
+            self.assertEqual(c['finish_reason'], 'length')
+            self.assertTrue(c['text'].startswith(' a time'), c['text'])  # echo_last 2
+            lp = c['logprobs']
+            ids = lp['token_ids']
+            self.assertEqual(len(ids), 2 + 8)
+            self.assertEqual(ids[:2], prompt_ids[-2:])
+            gen = ids[2:]
+            self.assertNotIn(13, gen)  # logit_bias -100
+            self.assertNotIn(432, gen)
+            self.assertEqual(len(lp['token_logprobs']), 10)
+            self.assertTrue(all(x is not None and x <= 0 and math.isfinite(x)
+                                for x in lp['token_logprobs']), lp)
+            self.assertTrue(all(len(t) == 2 for t in lp['top_logprobs']), lp)
+            self.assertTrue(all(x <= 0 for x in lp['sampling_logprobs'][2:]), lp)
+            raw = c['raw_output']
+            self.assertEqual(raw['prompt_token_ids'], prompt_ids)
+            self.assertEqual(raw['completion_token_ids'], gen)
+            self.assertEqual(c['text'], ' a time' + raw['completion'])
+        self.assertNotEqual(text_of(r, 0), text_of(r, 1))  # each choice has its own RNG
+        r2 = model.generate(PROMPT, **fields)
+        self.assertEqual([text_of(r2, i) for i in range(2)], [text_of(r, i) for i in range(2)])
+
     def test_stop(self):
         r = model.generate(PROMPT, max_tokens=60, temperature=0, stop=' girl')
         self.assertEqual(text_of(r), ', there was a little')

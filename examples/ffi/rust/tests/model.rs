@@ -440,3 +440,155 @@ fn parameters_by_name_and_several_choices() {
     assert!(m.new_context_with("").is_ok());
     assert!(Model::load_with(&p, &Json::Null).is_ok());
 }
+
+/// The f64 at a dotted path of a response, or NaN.
+fn f64_at(r: &fwinfer::Response, path: &str) -> f64 {
+    r.get(path).and_then(Json::as_f64).unwrap_or(f64::NAN)
+}
+
+#[test]
+fn every_sampling_field() {
+    // One request with every field of docs/SAMPLING.md section 1.  Mirostat
+    // is on, so top_k/top_p/min_p/typical_p are accepted and reported but not
+    // applied.  Token 432 (",") is what the model samples right after the
+    // prompt without the bias; 13 is "\n".
+    let m = load();
+    let mut ctx = m.new_context().unwrap();
+    let floats = [
+        ("temperature", 0.9),
+        ("top_p", 0.95),
+        ("min_p", 0.02),
+        ("typical_p", 0.97),
+        ("frequency_penalty", 0.1),
+        ("presence_penalty", 0.1),
+        ("repetition_penalty", 1.1),
+        ("mirostat_target", 5.0),
+        ("mirostat_lr", 0.1),
+    ];
+    let mut fields = Json::object()
+        .with("top_k", 40)
+        .with(
+            "logit_bias",
+            Json::object().with("13", -100).with("432", -100.0),
+        )
+        .with("max_tokens", 8)
+        .with("n", 2)
+        .with("logprobs", true)
+        .with("top_logprobs", 2)
+        .with("echo", true)
+        .with("echo_last", 2)
+        .with("raw_output", true)
+        .with("ignore_eos", true)
+        .with("stop", vec!["zzz"])
+        .with("seed", 11u64)
+        .with("user", "u")
+        .with("model", "stories-test");
+    for (k, v) in floats.iter() {
+        fields.set(k, *v);
+    }
+    let prompt_ids: Vec<i64> = m
+        .tokenize("Once upon a time", true, false)
+        .unwrap()
+        .iter()
+        .map(|&t| t as i64)
+        .collect();
+    let r = ctx.generate("Once upon a time", &fields).unwrap();
+    let js = r.json();
+    assert_eq!(r.get("model").and_then(Json::as_str), Some("stories-test"));
+    assert_eq!(r.n_choices(), 2, "{}", js);
+    assert_eq!(
+        r.get("sampling.seed").and_then(Json::as_u64),
+        Some(11),
+        "{}",
+        js
+    );
+    assert_eq!(
+        r.get("sampling.top_k").and_then(Json::as_i64),
+        Some(40),
+        "{}",
+        js
+    );
+    for (k, v) in floats.iter() {
+        let got = f64_at(&r, &format!("sampling.{}", k));
+        assert!(
+            (got - v).abs() < 1e-6,
+            "sampling.{} = {}, sent {}",
+            k,
+            got,
+            v
+        );
+    }
+    assert_eq!(
+        r.get("usage.prompt_tokens").and_then(Json::as_i64),
+        Some(prompt_ids.len() as i64)
+    );
+    assert_eq!(
+        r.get("usage.completion_tokens").and_then(Json::as_i64),
+        Some(16)
+    );
+    let ints = |path: &str| -> Vec<i64> {
+        r.get(path)
+            .and_then(Json::as_array)
+            .unwrap_or_else(|| panic!("no {} in {}", path, js))
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect()
+    };
+    for i in 0..2 {
+        let c = format!("choices.{}", i);
+        assert_eq!(
+            r.get(&format!("{}.finish_reason", c))
+                .and_then(Json::as_str),
+            Some("length")
+        );
+        let text = r.choice_text(i).unwrap();
+        // echo_last 2: the text starts with the last two prompt tokens.
+        assert!(text.starts_with(" a time"), "{:?}", text);
+        let ids = ints(&format!("{}.logprobs.token_ids", c));
+        assert_eq!(ids.len(), 2 + 8, "{}", js);
+        assert_eq!(ids[..2], prompt_ids[prompt_ids.len() - 2..]);
+        let gen = &ids[2..];
+        assert!(!gen.contains(&13) && !gen.contains(&432), "{:?}", gen);
+        let lps = r
+            .get(&format!("{}.logprobs.token_logprobs", c))
+            .and_then(Json::as_array)
+            .unwrap();
+        assert_eq!(lps.len(), 10);
+        for x in lps {
+            let x = x.as_f64().unwrap_or(f64::NAN);
+            assert!(x.is_finite() && x <= 0.0, "logprob {} in {}", x, js);
+        }
+        let tops = r
+            .get(&format!("{}.logprobs.top_logprobs", c))
+            .and_then(Json::as_array)
+            .unwrap();
+        assert_eq!(tops.len(), 10);
+        for t in tops {
+            assert_eq!(t.as_object().map(|o| o.len()), Some(2), "{}", js);
+        }
+        // raw_output: the prompt ids evaluated and the completion's ids.
+        assert_eq!(
+            ints(&format!("{}.raw_output.prompt_token_ids", c)),
+            prompt_ids
+        );
+        assert_eq!(ints(&format!("{}.raw_output.completion_token_ids", c)), gen);
+        let completion = r
+            .get(&format!("{}.raw_output.completion", c))
+            .and_then(Json::as_str)
+            .unwrap();
+        assert_eq!(text, format!(" a time{}", completion));
+    }
+    assert_ne!(
+        r.choice_text(0),
+        r.choice_text(1),
+        "each choice has its own RNG"
+    );
+    let again = ctx.generate("Once upon a time", &fields).unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            again.choice_text(i),
+            r.choice_text(i),
+            "same seed, same text"
+        );
+    }
+}
