@@ -55,4 +55,27 @@ static FWI_ALWAYS_INLINE int16_t load_i16(const void *p)
     return v;
 }
 
+/* 8 x 8 transpose of 32-bit elements: dword g of D[i] -> dword i of D[g] */
+static FWI_ALWAYS_INLINE void transpose8x32(__m256i *D)
+{
+    __m256i t[8], u[8];
+    FWI_UNROLL
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_epi32(D[2 * k], D[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_epi32(D[2 * k], D[2 * k + 1]);
+    }
+    FWI_UNROLL
+    for (int k = 0; k < 2; k++) {
+        u[4 * k + 0] = _mm256_unpacklo_epi64(t[4 * k + 0], t[4 * k + 2]);
+        u[4 * k + 1] = _mm256_unpackhi_epi64(t[4 * k + 0], t[4 * k + 2]);
+        u[4 * k + 2] = _mm256_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+        u[4 * k + 3] = _mm256_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+    }
+    FWI_UNROLL
+    for (int g = 0; g < 4; g++) {
+        D[g] = _mm256_permute2x128_si256(u[g], u[g + 4], 0x20);
+        D[g + 4] = _mm256_permute2x128_si256(u[g], u[g + 4], 0x31);
+    }
+}
+
 #endif

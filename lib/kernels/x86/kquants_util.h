@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "avx2_util.h"
 
 /* ---------------------------------------------------------------------- */
 /* helpers */
