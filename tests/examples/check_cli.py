@@ -19,6 +19,49 @@ def run(exe, *args, stdin=None):
     return subprocess.run([exe, *args], capture_output=True, text=True, input=stdin)
 
 
+def drive_pty(exe, args, lines, timeout=60.0):
+    """Run exe with stdin, stdout and stderr on a pseudo-terminal, as a user
+    would: wait for each "> " prompt, type the next line. Returns (exit
+    status, everything the terminal showed, with CR removed)."""
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(exe, [exe, *args])
+    out = b''
+    deadline = time.monotonic() + timeout
+    todo = list(lines)
+    prompts_seen = 0
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if todo and out.count(b'> ') > prompts_seen:
+                prompts_seen = out.count(b'> ')
+                os.write(fd, (todo.pop(0) + '\n').encode())
+    finally:
+        try:
+            _, status = os.waitpid(pid, 0 if not todo else os.WNOHANG)
+        except ChildProcessError:
+            status = -1
+        os.close(fd)
+    if todo:  # timed out: do not leave the child behind
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        return -1, out.decode('utf-8', 'replace').replace('\r', '')
+    return os.waitstatus_to_exitcode(status), out.decode('utf-8', 'replace').replace('\r', '')
+
+
 def chatml(messages, add_generation_prompt=True):
     """llama.cpp's ChatML, the fallback of a model without a template."""
     s = ''.join('<|im_start|>%s\n%s<|im_end|>\n' % (m['role'], m['content'])
@@ -117,6 +160,18 @@ def check_chat(exe, data, model, check):
     ok = r2.returncode == 0 and len(turns) == 2 and r2.stdout == ''.join(
         t['choices'][0]['message']['content'] + '\n' for t in turns)
     check('--chat two turns (text)', ok, repr(r2.stdout) + r2.stderr)
+    # --chat under a pseudo-terminal (interactive: "> " prompts, streamed
+    # replies): the same two replies as with piped stdin
+    code, shown = drive_pty(exe, ['-m', model, '--chat', '--system', 'Be brief.', *greedy],
+                            ['Hello', 'Where is Lily?', '/exit'])
+    ok = code == 0 and len(turns) == 2 and shown.count('> ') >= 3
+    if ok:
+        r1 = turns[0]['choices'][0]['message']['content']
+        r2t = turns[1]['choices'][0]['message']['content']
+        i1 = shown.find('> Hello\n' + r1)
+        i2 = shown.find('> Where is Lily?\n' + r2t)
+        ok = 0 <= i1 < i2 and shown.rstrip().endswith('> /exit')
+    check('--chat under a pseudo-terminal', ok, repr(shown[-600:]))
     r = run(exe, '-m', model, '--chat', '-p', 'x')
     check('--chat with -p refused', r.returncode == 2, r.stderr)
 
