@@ -475,8 +475,9 @@ FW_API fw_status fw_context_new_json(const fw_model *model, const char *params_j
 /* Free a context and join its threads.  Accepts NULL. */
 FW_API void fw_context_free(fw_context *ctx);
 
-/* The message of the last failed call on this context ("" if none), valid
- * until the next call on it. */
+/* The message of the last failed call on this context ("" if none),
+ * including the generation calls (fw_generate, fw_generate_json,
+ * fw_generate_chat), valid until the next call on it. */
 FW_API const char *fw_context_errmsg(const fw_context *ctx);
 
 /* The context's positions per sequence, sequence count, thread count and

@@ -696,6 +696,14 @@ FW_API fw_status fw_context_state_load_file(fw_context *c, const char *path)
     return st;
 }
 
+fw_status fwi_context_record(fw_context *c, fw_status st);
+fw_status fwi_context_record(fw_context *c, fw_status st)
+{
+    if (st != FW_OK && ctx_ok(c))
+        snprintf(c->errmsg, sizeof c->errmsg, "%s", fw_last_error());
+    return st;
+}
+
 const fw_model *fwi_context_model(const fw_context *c);
 const fw_model *fwi_context_model(const fw_context *c)
 {

@@ -104,6 +104,10 @@ fw_status fwi_chat_prompt(const fw_model *m, const void *h, const fwi_json *mess
                           const fwi_json *vars, int add_generation_prompt, fwi_sbuf *out,
                           const char **kind);
 
+/* On failure (st != FW_OK), copy the thread's last error into the
+ * context's fw_context_errmsg slot (the generation entry points call it on
+ * the way out); returns st. */
+fw_status fwi_context_record(fw_context *ctx, fw_status st);
 /* The model of a context (NULL for a bad handle). */
 const fw_model *fwi_context_model(const fw_context *ctx);
 /* The seed a preset-built sampler runs with. */

@@ -529,7 +529,8 @@ FW_API fw_status fw_generate(fw_context *ctx, const char *text, size_t text_len,
                              void *user_data, fw_result **out)
 {
     fwi_prompt p = {text, text_len, tokens, n_tokens, NULL};
-    return fwi_generate(ctx, &p, sampling, request, on_event, user_data, out);
+    return fwi_context_record(ctx, fwi_generate(ctx, &p, sampling, request, on_event,
+                                                user_data, out));
 }
 
 FW_API void fw_chat_params_init(fw_chat_params *params)
@@ -541,11 +542,11 @@ FW_API void fw_chat_params_init(fw_chat_params *params)
     params->add_generation_prompt = 1;
 }
 
-FW_API fw_status fw_generate_chat(fw_context *ctx, const fw_chat_message *msgs,
-                                  size_t n_msgs, const fw_chat_params *chat,
-                                  const fw_sampler_params *sampling,
-                                  const fw_request *request, fw_event_fn on_event,
-                                  void *user_data, fw_result **out)
+static fw_status generate_chat(fw_context *ctx, const fw_chat_message *msgs,
+                               size_t n_msgs, const fw_chat_params *chat,
+                               const fw_sampler_params *sampling,
+                               const fw_request *request, fw_event_fn on_event,
+                               void *user_data, fw_result **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out_result is NULL");
@@ -587,4 +588,14 @@ FW_API fw_status fw_generate_chat(fw_context *ctx, const fw_chat_message *msgs,
     fwi_sbuf_free(&text);
     fwi_json_free(vars);
     return st;
+}
+
+FW_API fw_status fw_generate_chat(fw_context *ctx, const fw_chat_message *msgs,
+                                  size_t n_msgs, const fw_chat_params *chat,
+                                  const fw_sampler_params *sampling,
+                                  const fw_request *request, fw_event_fn on_event,
+                                  void *user_data, fw_result **out)
+{
+    return fwi_context_record(ctx, generate_chat(ctx, msgs, n_msgs, chat, sampling, request,
+                                                 on_event, user_data, out));
 }

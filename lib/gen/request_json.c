@@ -338,10 +338,9 @@ static void req_free(req *q, fwi_json *jb, fwi_json *jo)
     fwi_json_free(jo);
 }
 
-FW_API fw_status fw_generate_json(fw_context *ctx, const char *body, size_t body_len,
-                                  const char *overrides, size_t overrides_len,
-                                  fw_event_fn on_event, void *user_data,
-                                  fw_result **out)
+static fw_status generate_json(fw_context *ctx, const char *body, size_t body_len,
+                               const char *overrides, size_t overrides_len,
+                               fw_event_fn on_event, void *user_data, fw_result **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out_result is NULL");
@@ -361,6 +360,15 @@ FW_API fw_status fw_generate_json(fw_context *ctx, const char *body, size_t body
     fwi_sbuf_free(&chat);
     req_free(&q, jb, jo);
     return st;
+}
+
+FW_API fw_status fw_generate_json(fw_context *ctx, const char *body, size_t body_len,
+                                  const char *overrides, size_t overrides_len,
+                                  fw_event_fn on_event, void *user_data,
+                                  fw_result **out)
+{
+    return fwi_context_record(ctx, generate_json(ctx, body, body_len, overrides,
+                                                 overrides_len, on_event, user_data, out));
 }
 
 FW_API fw_status fw_request_prompt_json(const fw_model *model, const char *body,

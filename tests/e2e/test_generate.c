@@ -304,6 +304,8 @@ static void test_json_errors(void **state)
                                         NULL, NULL, &r);
         if (st != bad[i].st || !strstr(fw_last_error(), bad[i].sub))
             fail_msg("%s: status %d, message '%s'", bad[i].body, (int)st, fw_last_error());
+        /* the context's own error slot says the same */
+        assert_string_equal(fw_context_errmsg(c), fw_last_error());
         assert_null(r);
     }
     /* overrides replace body fields */
