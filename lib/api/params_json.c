@@ -133,7 +133,8 @@ FW_API fw_status fw_context_new_json(const fw_model *model, const char *params_j
             }
         } else if (!strcmp(key, "kv_budget_bytes")) {
             st = get_uint(what, key, v, 0, INT64_MAX, &x);
-            p.kv_budget_bytes = (uint64_t)x;
+            if (st == FW_OK)
+                p.kv_budget_bytes = (uint64_t)x;
         } else if (!strcmp(key, "isa")) {
             st = get_string(what, key, v, &p.isa);
         } else {

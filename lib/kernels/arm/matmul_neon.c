@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "neon_util.h"
 
 #define FWI_SFX(name) name##_neon
 
@@ -32,30 +33,11 @@ static inline int32x4_t block_dot(int8x16_t wlo, int8x16_t whi, int8x16_t ylo, i
 static void quantize_row_q8_0_neon(void *dst, const float *x, int n)
 {
     fwi_block_q8_0 *y = dst;
-    const int nb = n / FWI_QK8_0;
-
-    for (int b = 0; b < nb; b++) {
-        const float *xb = x + (size_t)b * FWI_QK8_0;
-        float32x4_t v[8];
-        float32x4_t m = vdupq_n_f32(0.0f);
-        for (int i = 0; i < 8; i++) {
-            v[i] = vld1q_f32(xb + 4 * i);
-            m = vmaxq_f32(m, vabsq_f32(v[i]));
-        }
-        const float amax = vmaxvq_f32(m);
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    for (int b = 0; b < n / FWI_QK8_0; b++) {
+        float d;
+        (void)fwi_q8_block32_neon(x + (size_t)b * FWI_QK8_0, y[b].qs, &d);
         const fwi_f16 dh = fwi_fp32_to_fp16(d);
         memcpy(&y[b].d, &dh, sizeof dh);
-
-        int8x8_t q[4];
-        for (int i = 0; i < 4; i++) {
-            const int32x4_t a = vcvtnq_s32_f32(vmulq_n_f32(v[2 * i], id));
-            const int32x4_t c = vcvtnq_s32_f32(vmulq_n_f32(v[2 * i + 1], id));
-            q[i] = vqmovn_s16(vcombine_s16(vqmovn_s32(a), vqmovn_s32(c)));
-        }
-        vst1q_s8(y[b].qs, vcombine_s8(q[0], q[1]));
-        vst1q_s8(y[b].qs + 16, vcombine_s8(q[2], q[3]));
     }
 }
 

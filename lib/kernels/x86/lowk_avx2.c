@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "avx2_util.h"
 
 enum { LK2, LK3 };
 
@@ -42,13 +43,6 @@ enum { LK2, LK3 };
 #define Q3_D 108
 /* Q8_K: d (f32) at 0, qs at 4, bsums at 260 */
 #define XBS sizeof(fwi_block_q8_K)
-
-static inline float load_f16(const void *p)
-{
-    uint16_t h;
-    memcpy(&h, p, sizeof h);
-    return _cvtsh_ss(h);
-}
 
 static inline float load_f32(const void *p)
 {

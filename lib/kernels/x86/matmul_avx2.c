@@ -36,38 +36,11 @@ static inline float hsum8(__m256 v)
 static void quantize_row_q8_0_avx2(void *dst, const float *x, int n)
 {
     fwi_block_q8_0 *y = dst;
-    const int nb = n / FWI_QK8_0;
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-
-    for (int b = 0; b < nb; b++) {
-        const float *xb = x + (size_t)b * FWI_QK8_0;
-        __m256 v0 = _mm256_loadu_ps(xb + 0);
-        __m256 v1 = _mm256_loadu_ps(xb + 8);
-        __m256 v2 = _mm256_loadu_ps(xb + 16);
-        __m256 v3 = _mm256_loadu_ps(xb + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, absmask),
-                                               _mm256_and_ps(v1, absmask)),
-                                 _mm256_max_ps(_mm256_and_ps(v2, absmask),
-                                               _mm256_and_ps(v3, absmask)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        const float amax = _mm_cvtss_f32(m4);
-
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    for (int b = 0; b < n / FWI_QK8_0; b++) {
+        float d;
+        (void)q8_block32_avx2(x + (size_t)b * FWI_QK8_0, y[b].qs, &d);
         const fwi_f16 dh = fwi_fp32_to_fp16(d);
         memcpy(&y[b].d, &dh, sizeof dh);
-
-        const __m256 idv = _mm256_set1_ps(id);
-#define RNE(v) _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v, idv), \
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
-        const __m256i i0 = RNE(v0), i1 = RNE(v1), i2 = RNE(v2), i3 = RNE(v3);
-#undef RNE
-        /* packs work per 128-bit lane: fix the order with a dword permute */
-        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(void *)y[b].qs, p);
     }
 }
 
