@@ -503,8 +503,26 @@ FW_API fw_status fw_context_eval(fw_context *ctx, int32_t seq, int32_t pos,
                                  const fw_token *tokens, size_t n,
                                  uint32_t flags);
 
+/* Evaluate a batch of tokens of several sequences in one pass over the
+ * weights: token i belongs to sequence seqs[i] at position pos[i].  This
+ * is how many sequences decode together (n choices, or a server's
+ * requests sharing a context): the weights are read once per pass, not once
+ * per sequence.  Per sequence, its tokens must come in batch order at
+ * consecutive positions, the first at most the sequence's length (a
+ * smaller one first truncates it, as in fw_context_eval); FW_E_RANGE
+ * otherwise, naming the token.  Each token attends to its own sequence
+ * only.  The logits of every token are kept: fw_context_logits(ctx, i) is
+ * token i's.  Results are bit-identical to evaluating each sequence alone.
+ * flags: 0 or FW_EVAL_ALL_LOGITS (the same here).  Errors as
+ * fw_context_eval (FW_E_CONTEXT_FULL if a position reaches n_ctx; on
+ * failure every sequence keeps what it had before this call, after the
+ * truncation).  The same thread rules as fw_context_eval. */
+FW_API fw_status fw_context_eval_batch(fw_context *ctx, const fw_token *tokens,
+                                       const int32_t *seqs, const int32_t *pos,
+                                       size_t n, uint32_t flags);
+
 /* The n_vocab logits of token i of the last successful fw_context_eval
- * (negative i counts from the end: -1 is the last token), or NULL if they
+ * or fw_context_eval_batch (negative i counts from the end: -1 is the last token), or NULL if they
  * were not kept.  Owned by the context; valid until its next eval or free. */
 FW_API const float *fw_context_logits(const fw_context *ctx, int32_t i);
 

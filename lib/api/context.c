@@ -28,6 +28,10 @@ struct fw_context {
     int32_t n_logits;        /* tokens with logits kept */
     int32_t logits_first;    /* index in the last batch of logits row 0 */
     int32_t last_n;          /* tokens in the last eval */
+    fwi_kv_seq **tok_kv;     /* [n_batch]: sequence of each token of a pass */
+    int32_t *tok_pos;        /* [n_batch]: its position */
+    int32_t *seq_next;       /* [n_seq_max]: fw_context_eval_batch's check */
+    int32_t *seq_start;      /* [n_seq_max]: lens to restore on failure */
     atomic_int cancel;
     atomic_uint_least64_t layers_done;
     char errmsg[FWI_ERRMSG_CAP];
@@ -227,8 +231,13 @@ FW_API fw_status fw_context_new(const fw_model *model,
     atomic_init(&c->layers_done, 0);
     fwi_kernels_init(&c->kernels, isa);
     c->seqs = fwi_calloc(n_seq, sizeof *c->seqs);
+    c->tok_kv = fwi_calloc(n_batch, sizeof *c->tok_kv);
+    c->tok_pos = fwi_calloc(n_batch, sizeof *c->tok_pos);
+    c->seq_next = fwi_calloc(n_seq, sizeof *c->seq_next);
+    c->seq_start = fwi_calloc(n_seq, sizeof *c->seq_start);
     c->pool = fwi_pool_new((int)n_threads);
-    if (!c->seqs || !c->pool ||
+    if (!c->seqs || !c->pool || !c->tok_kv || !c->tok_pos || !c->seq_next ||
+        !c->seq_start ||
         scratch_alloc(&c->s, model->llama, (int)n_batch, (int)n_ctx, (int)n_threads)) {
         fw_context_free(c);
         return fwi_fail(NULL, FW_E_NOMEM,
@@ -250,6 +259,10 @@ FW_API void fw_context_free(fw_context *c)
         fwi_free(c->seqs[i].v);
     }
     fwi_free(c->seqs);
+    fwi_free(c->tok_kv);
+    fwi_free(c->tok_pos);
+    fwi_free(c->seq_next);
+    fwi_free(c->seq_start);
     scratch_free(&c->s);
     fwi_free(c->logits);
     c->magic = 0;
@@ -293,6 +306,75 @@ static fw_status get_seq(fw_context *c, int32_t seq, int alloc, fwi_kv_seq **out
     return FW_OK;
 }
 
+/* Room for `keep` rows of logits. */
+static fw_status logits_reserve(fw_context *c, size_t keep)
+{
+    if (keep <= c->logits_cap)
+        return FW_OK;
+    float *l = fwi_realloc(c->logits, keep * (size_t)c->m->hp.n_vocab * sizeof *l);
+    if (!l)
+        return ctx_fail(c, FW_E_NOMEM, "out of memory for %zu logits rows", keep);
+    c->logits = l;
+    c->logits_cap = keep;
+    return FW_OK;
+}
+
+static fw_status check_tokens(fw_context *c, const fw_token *tokens, size_t n)
+{
+    const int32_t n_vocab = c->m->hp.n_vocab;
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            return ctx_fail(c, FW_E_RANGE,
+                            "token %d at index %zu is out of range [0, %d)",
+                            (int)tokens[i], i, (int)n_vocab);
+    return FW_OK;
+}
+
+/* Evaluate n checked tokens in passes of n_batch; token i of sequence
+ * seq_of(i) at position pos_of(i) (one sequence from pos0 when seqs is
+ * NULL).  Keeps the logits of every token (all) or of the last one. */
+static fw_status eval_passes(fw_context *c, const fw_token *tokens, const int32_t *seqs,
+                             const int32_t *pos, int32_t seq0, int32_t pos0, size_t n,
+                             int all)
+{
+    const size_t n_vocab = (size_t)c->m->hp.n_vocab;
+    fwi_forward f = {c->m, &c->kernels, c->pool, &c->s, &c->cancel, &c->layers_done};
+    for (size_t done = 0; done < n;) {
+        int32_t chunk = (int32_t)(n - done < c->n_batch ? n - done : c->n_batch);
+        for (int32_t i = 0; i < chunk; i++) {
+            size_t j = done + (size_t)i;
+            c->tok_kv[i] = &c->seqs[seqs ? seqs[j] : seq0];
+            c->tok_pos[i] = pos ? pos[j] : pos0 + (int32_t)j;
+        }
+        fw_status st = fwi_llama_forward(&f, c->tok_kv, c->tok_pos, tokens + done,
+                                         chunk, all);
+        if (st != FW_OK) {
+            atomic_store(&c->cancel, 0);
+            if (st == FW_E_CANCELLED)
+                return ctx_fail(c, st, "evaluation cancelled");
+            if (st == FW_E_NUMERIC)
+                return ctx_fail(c, st,
+                                "the model produced NaN or infinite logits "
+                                "at tokens %zu..%zu of the batch (sequence %d, "
+                                "position %d first)",
+                                done, done + (size_t)chunk - 1,
+                                (int)(seqs ? seqs[done] : seq0),
+                                (int)c->tok_pos[0]);
+            return ctx_fail(c, st, "evaluation failed");
+        }
+        if (all)
+            memcpy(c->logits + done * n_vocab, c->s.logits,
+                   (size_t)chunk * n_vocab * sizeof(float));
+        else if (done + (size_t)chunk == n)
+            memcpy(c->logits, c->s.logits, n_vocab * sizeof(float));
+        done += (size_t)chunk;
+    }
+    c->last_n = (int32_t)n;
+    c->n_logits = all ? (int32_t)n : 1;
+    c->logits_first = all ? 0 : (int32_t)n - 1;
+    return FW_OK;
+}
+
 FW_API fw_status fw_context_eval(fw_context *c, int32_t seq, int32_t pos,
                                  const fw_token *tokens, size_t n,
                                  uint32_t flags)
@@ -322,54 +404,75 @@ FW_API fw_status fw_context_eval(fw_context *c, int32_t seq, int32_t pos,
                         "context full: %zu tokens at position %d exceed n_ctx "
                         "%u",
                         n, (int)pos, c->n_ctx);
-    const int32_t n_vocab = c->m->hp.n_vocab;
-    for (size_t i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= n_vocab)
-            return ctx_fail(c, FW_E_RANGE,
-                            "token %d at index %zu is out of range [0, %d)",
-                            (int)tokens[i], i, (int)n_vocab);
     int all = (flags & FW_EVAL_ALL_LOGITS) != 0;
-    size_t keep = all ? n : 1;
-    if (keep > c->logits_cap) {
-        float *l = fwi_realloc(c->logits, keep * (size_t)n_vocab * sizeof *l);
-        if (!l)
-            return ctx_fail(c, FW_E_NOMEM, "out of memory for %zu logits rows",
-                            keep);
-        c->logits = l;
-        c->logits_cap = keep;
-    }
+    st = check_tokens(c, tokens, n);
+    if (st == FW_OK)
+        st = logits_reserve(c, all ? n : 1);
+    if (st != FW_OK)
+        return st;
     s->len = pos;
-    int32_t start_len = s->len;
-    fwi_forward f = {c->m, &c->kernels, c->pool, &c->s, &c->cancel,
-                     &c->layers_done};
-    for (size_t done = 0; done < n;) {
-        int32_t chunk = (int32_t)(n - done < c->n_batch ? n - done : c->n_batch);
-        int last_chunk = done + (size_t)chunk == n;
-        st = fwi_llama_forward(&f, s, tokens + done, chunk, all);
-        if (st != FW_OK) {
-            s->len = start_len; /* keep what was there before this call */
-            atomic_store(&c->cancel, 0);
-            if (st == FW_E_CANCELLED)
-                return ctx_fail(c, st, "evaluation cancelled");
-            if (st == FW_E_NUMERIC)
-                return ctx_fail(c, st,
-                                "the model produced NaN or infinite logits "
-                                "at positions %d..%d of sequence %d",
-                                (int)(pos + (int32_t)done),
-                                (int)(pos + (int32_t)done + chunk - 1), (int)seq);
-            return ctx_fail(c, st, "evaluation failed");
-        }
-        if (all)
-            memcpy(c->logits + done * (size_t)n_vocab, c->s.logits,
-                   (size_t)chunk * (size_t)n_vocab * sizeof(float));
-        else if (last_chunk)
-            memcpy(c->logits, c->s.logits, (size_t)n_vocab * sizeof(float));
-        done += (size_t)chunk;
+    st = eval_passes(c, tokens, NULL, NULL, seq, pos, n, all);
+    if (st != FW_OK)
+        s->len = pos; /* keep what was there before this call */
+    return st;
+}
+
+FW_API fw_status fw_context_eval_batch(fw_context *c, const fw_token *tokens,
+                                       const int32_t *seqs, const int32_t *pos,
+                                       size_t n, uint32_t flags)
+{
+    if (!ctx_ok(c))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "context is NULL or freed");
+    c->n_logits = 0;
+    c->last_n = 0;
+    if (n == 0)
+        return ctx_fail(c, FW_E_INVALID_ARG, "no tokens to evaluate");
+    if (!tokens || !seqs || !pos)
+        return ctx_fail(c, FW_E_INVALID_ARG, "%s is NULL",
+                        !tokens ? "tokens" : !seqs ? "seqs" : "pos");
+    if (flags & ~FW_EVAL_ALL_LOGITS)
+        return ctx_fail(c, FW_E_INVALID_ARG, "unknown eval flags 0x%x",
+                        (unsigned)flags);
+    fw_status st = check_tokens(c, tokens, n);
+    if (st != FW_OK)
+        return st;
+    /* each sequence: consecutive positions from at most its length on */
+    for (uint32_t q = 0; q < c->n_seq_max; q++)
+        c->seq_next[q] = -1;
+    for (size_t i = 0; i < n; i++) {
+        fwi_kv_seq *s = NULL;
+        st = get_seq(c, seqs[i], 1, &s);
+        if (st != FW_OK)
+            return st;
+        int32_t *next = &c->seq_next[seqs[i]];
+        if (*next < 0 ? pos[i] < 0 || pos[i] > s->len : pos[i] != *next)
+            return ctx_fail(c, FW_E_RANGE,
+                            "token %zu: position %d of sequence %d is out of "
+                            "order (the next one must be %s%d)",
+                            i, (int)pos[i], (int)seqs[i], *next < 0 ? "<= " : "",
+                            (int)(*next < 0 ? s->len : *next));
+        if ((uint32_t)pos[i] >= c->n_ctx)
+            return ctx_fail(c, FW_E_CONTEXT_FULL,
+                            "context full: token %zu at position %d of sequence "
+                            "%d exceeds n_ctx %u",
+                            i, (int)pos[i], (int)seqs[i], c->n_ctx);
+        *next = pos[i] + 1;
     }
-    c->last_n = (int32_t)n;
-    c->n_logits = (int32_t)keep;
-    c->logits_first = all ? 0 : (int32_t)n - 1;
-    return FW_OK;
+    st = logits_reserve(c, n);
+    if (st != FW_OK)
+        return st;
+    /* truncate each sequence to where its tokens start */
+    for (uint32_t q = 0; q < c->n_seq_max; q++)
+        c->seq_start[q] = -1;
+    for (size_t i = 0; i < n; i++)
+        if (c->seq_start[seqs[i]] < 0)
+            c->seqs[seqs[i]].len = c->seq_start[seqs[i]] = pos[i];
+    st = eval_passes(c, tokens, seqs, pos, 0, 0, n, 1);
+    if (st != FW_OK)
+        for (uint32_t q = 0; q < c->n_seq_max; q++)
+            if (c->seq_start[q] >= 0)
+                c->seqs[q].len = c->seq_start[q];
+    return st;
 }
 
 FW_API const float *fw_context_logits(const fw_context *c, int32_t i)

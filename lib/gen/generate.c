@@ -172,138 +172,186 @@ static int emit(gen_state *g, int32_t choice, const fwi_tokrec *rec,
     return stop != 0;
 }
 
-static fw_status gen_choice(gen_state *g, int32_t ci, fw_sampler *smp,
-                            const float *first_logits, int32_t n_prompt)
+/* A choice being generated: its sampler, detokeniser and text so far.
+ * The choices of a request advance together, one token per step, and the
+ * tokens they sampled are evaluated as one batch (fw_context_eval_batch):
+ * the weights are read once per step for all of them. */
+typedef struct gen_run {
+    int32_t ci;             /* choice index = sequence */
+    fw_sampler *smp;
+    fw_detok_stream *ds;
+    fwi_sbuf gen;           /* generated text so far (before the cut) */
+    size_t emitted, searched;
+    int32_t pos;            /* where the next token goes */
+    int32_t step;           /* tokens sampled and evaluated */
+    int active;             /* still generating */
+    fw_token next;          /* sampled, to evaluate before the next step */
+    const float *logits;    /* of the last evaluated token */
+    size_t n_recs_before;   /* records of the echo */
+} gen_run;
+
+/* Sample one token of choice u from u->logits and account for it: text,
+ * records, stop strings, events.  Leaves u->active set (and u->next) when
+ * the choice goes on. */
+static fw_status run_step(gen_state *g, gen_run *u)
 {
     fw_result *r = g->r;
     const fw_request *rq = g->rq;
+    const int32_t ci = u->ci, step = u->step;
     fwi_choice *c = &r->choices[ci];
     const int32_t n_vocab = r->n_vocab;
-    uint32_t n_ctx = fw_context_n_ctx(g->ctx);
-    fw_detok_stream *ds = NULL;
-    fwi_sbuf gen = {0};        /* generated text so far (before the cut) */
-    size_t emitted = 0, searched = 0;
-    fw_status st = fw_detok_stream_new(g->model, 0, 0, &ds);
-    const float *logits = first_logits;
-    int32_t pos = n_prompt;
-    c->finish = "length";
-    for (int32_t step = 0; st == FW_OK && step < rq->max_tokens && !g->stopped; step++) {
-        if ((uint32_t)pos >= n_ctx)
-            break; /* the context is full: "length" */
-        for (int32_t i = 0; i < n_vocab; i++)
-            if (isnan(logits[i])) {
-                st = fwi_fail(g->ctx, FW_E_NUMERIC,
-                              "choice %d, step %d: the logit of token %d is NaN",
-                              (int)ci, (int)step, (int)i);
-                break;
-            }
-        if (st != FW_OK)
-            break;
-        fwi_tokrec rec;
-        memset(&rec, 0, sizeof rec);
-        st = fw_sampler_sample(smp, logits, n_vocab, &rec.id, &rec.sampling_lp);
-        if (st != FW_OK) {
-            char msg[FWI_ERRMSG_CAP];
-            snprintf(msg, sizeof msg, "%s", fw_last_error());
-            st = fwi_fail(g->ctx, st, "choice %d, step %d: %s", (int)ci, (int)step, msg);
-            break;
-        }
-        if (r->logprobs) {
-            top_n(logits, n_vocab, r->top_n, rec.top_ids);
-            rec_logprobs(r, &rec, logits);
-        }
-        int eog = fw_vocab_is_eog(g->model, rec.id);
-        /* the token's text */
-        char piece[256];
-        size_t need = 0;
-        fw_status ps = fw_detok_stream_push(ds, rec.id, piece, sizeof piece, &need);
-        char *big = NULL;
-        const char *delta = piece;
-        if (ps == FW_E_BUFFER_TOO_SMALL) {
-            big = fwi_malloc(need + 1);
-            if (!big || fw_detok_stream_push(ds, rec.id, big, need + 1, &need) != FW_OK) {
-                fwi_free(big);
-                st = fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
-                break;
-            }
-            delta = big;
-        } else if (ps != FW_OK) {
-            st = ps;
-            break;
-        }
-        rec.text_offset = (int32_t)utf8_chars(gen.data ? gen.data : "", gen.len);
-        fwi_sbuf_put(&gen, delta, need);
-        fwi_free(big);
-        /* raw completion: special tokens as text */
-        size_t rn = 0;
-        if (fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece,
-                              sizeof piece, &rn) == FW_OK)
-            fwi_sbuf_put(&c->raw, piece, rn);
-        if (rec_push(c, &rec) || gen.failed) {
-            st = fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
-            break;
-        }
-        c->n_generated++;
-        /* stop strings, across token boundaries */
-        long at = -1;
-        if (rq->n_stop) {
-            size_t maxlen = 0;
-            for (uint32_t k = 0; k < rq->n_stop; k++)
-                if (strlen(rq->stop[k]) > maxlen)
-                    maxlen = strlen(rq->stop[k]);
-            size_t from = searched + 1 > maxlen ? searched + 1 - maxlen : 0;
-            at = find_stop(rq, gen.data, gen.len, from);
-            searched = gen.len;
-        }
-        if (at >= 0) {
-            gen.len = (size_t)at;
-            c->finish = "stop";
-            emit(g, ci, &rec, gen.data + emitted, gen.len > emitted ? gen.len - emitted : 0, NULL);
-            emitted = gen.len;
-            break;
-        }
-        size_t safe = gen.len - (rq->n_stop ? stop_prefix_tail(rq, gen.data, gen.len) : 0);
-        if (safe < emitted)
-            safe = emitted;
-        emit(g, ci, &rec, gen.data + emitted, safe - emitted, NULL);
-        emitted = safe;
-        if (eog && !rq->ignore_eos) {
-            c->finish = "stop";
-            break;
-        }
-        if (step + 1 >= rq->max_tokens)
-            break;
-        if ((uint32_t)pos + 1 > n_ctx)
-            break;
-        st = fw_context_eval(g->ctx, ci, pos, &rec.id, 1, 0);
-        if (st == FW_E_CONTEXT_FULL) {
-            st = FW_OK;
-            break;
-        }
-        if (st != FW_OK)
-            break;
-        pos++;
-        logits = fw_context_logits(g->ctx, -1);
+    const uint32_t n_ctx = fw_context_n_ctx(g->ctx);
+    const float *logits = u->logits;
+    u->active = 0;
+    if (step >= rq->max_tokens || g->stopped || (uint32_t)u->pos >= n_ctx)
+        return FW_OK; /* "length" (the context is full), or stopped */
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (isnan(logits[i]))
+            return fwi_fail(g->ctx, FW_E_NUMERIC,
+                            "choice %d, step %d: the logit of token %d is NaN",
+                            (int)ci, (int)step, (int)i);
+    fwi_tokrec rec;
+    memset(&rec, 0, sizeof rec);
+    fw_status st = fw_sampler_sample(u->smp, logits, n_vocab, &rec.id, &rec.sampling_lp);
+    if (st != FW_OK) {
+        char msg[FWI_ERRMSG_CAP];
+        snprintf(msg, sizeof msg, "%s", fw_last_error());
+        return fwi_fail(g->ctx, st, "choice %d, step %d: %s", (int)ci, (int)step, msg);
     }
-    if (g->stopped && st == FW_OK)
+    if (r->logprobs) {
+        top_n(logits, n_vocab, r->top_n, rec.top_ids);
+        rec_logprobs(r, &rec, logits);
+    }
+    int eog = fw_vocab_is_eog(g->model, rec.id);
+    /* the token's text */
+    char piece[256];
+    size_t need = 0;
+    fw_status ps = fw_detok_stream_push(u->ds, rec.id, piece, sizeof piece, &need);
+    char *big = NULL;
+    const char *delta = piece;
+    if (ps == FW_E_BUFFER_TOO_SMALL) {
+        big = fwi_malloc(need + 1);
+        if (!big || fw_detok_stream_push(u->ds, rec.id, big, need + 1, &need) != FW_OK) {
+            fwi_free(big);
+            return fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
+        }
+        delta = big;
+    } else if (ps != FW_OK) {
+        return ps;
+    }
+    fwi_sbuf *gen = &u->gen;
+    rec.text_offset = (int32_t)utf8_chars(gen->data ? gen->data : "", gen->len);
+    fwi_sbuf_put(gen, delta, need);
+    fwi_free(big);
+    /* raw completion: special tokens as text */
+    size_t rn = 0;
+    if (fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece,
+                          sizeof piece, &rn) == FW_OK)
+        fwi_sbuf_put(&c->raw, piece, rn);
+    if (rec_push(c, &rec) || gen->failed)
+        return fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
+    c->n_generated++;
+    /* stop strings, across token boundaries */
+    long at = -1;
+    if (rq->n_stop) {
+        size_t maxlen = 0;
+        for (uint32_t k = 0; k < rq->n_stop; k++)
+            if (strlen(rq->stop[k]) > maxlen)
+                maxlen = strlen(rq->stop[k]);
+        size_t from = u->searched + 1 > maxlen ? u->searched + 1 - maxlen : 0;
+        at = find_stop(rq, gen->data, gen->len, from);
+        u->searched = gen->len;
+    }
+    if (at >= 0) {
+        gen->len = (size_t)at;
         c->finish = "stop";
-    if (st == FW_OK) {
-        /* the tail: bytes of an incomplete character, held stop prefixes */
-        char tail[64];
-        size_t tn = 0;
-        if (strcmp(c->finish, "stop") != 0 || !rq->n_stop ||
-            find_stop(rq, gen.data ? gen.data : "", gen.len, 0) < 0) {
-            if (fw_detok_stream_flush(ds, tail, sizeof tail, &tn) == FW_OK && tn)
-                fwi_sbuf_put(&gen, tail, tn);
-        }
-        emit(g, ci, NULL, gen.data ? gen.data + emitted : "",
-             gen.len > emitted ? gen.len - emitted : 0, c->finish);
-        fwi_sbuf_put(&c->text, gen.data ? gen.data : "", gen.len);
-        if (c->text.failed || c->raw.failed)
-            st = fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
+        emit(g, ci, &rec, gen->data + u->emitted,
+             gen->len > u->emitted ? gen->len - u->emitted : 0, NULL);
+        u->emitted = gen->len;
+        return FW_OK;
     }
-    fwi_sbuf_free(&gen);
-    fw_detok_stream_free(ds);
+    size_t safe = gen->len - (rq->n_stop ? stop_prefix_tail(rq, gen->data, gen->len) : 0);
+    if (safe < u->emitted)
+        safe = u->emitted;
+    emit(g, ci, &rec, gen->data + u->emitted, safe - u->emitted, NULL);
+    u->emitted = safe;
+    if (eog && !rq->ignore_eos) {
+        c->finish = "stop";
+        return FW_OK;
+    }
+    if (step + 1 >= rq->max_tokens || (uint32_t)u->pos + 1 > n_ctx)
+        return FW_OK;
+    u->next = rec.id;
+    u->active = 1;
+    return FW_OK;
+}
+
+/* The end of choice u: the detokeniser's tail, the last event, the text. */
+static fw_status run_finish(gen_state *g, gen_run *u)
+{
+    const fw_request *rq = g->rq;
+    fwi_choice *c = &g->r->choices[u->ci];
+    fwi_sbuf *gen = &u->gen;
+    if (g->stopped)
+        c->finish = "stop";
+    /* the tail: bytes of an incomplete character, held stop prefixes */
+    char tail[64];
+    size_t tn = 0;
+    if (strcmp(c->finish, "stop") != 0 || !rq->n_stop ||
+        find_stop(rq, gen->data ? gen->data : "", gen->len, 0) < 0) {
+        if (fw_detok_stream_flush(u->ds, tail, sizeof tail, &tn) == FW_OK && tn)
+            fwi_sbuf_put(gen, tail, tn);
+    }
+    emit(g, u->ci, NULL, gen->data ? gen->data + u->emitted : "",
+         gen->len > u->emitted ? gen->len - u->emitted : 0, c->finish);
+    fwi_sbuf_put(&c->text, gen->data ? gen->data : "", gen->len);
+    if (c->text.failed || c->raw.failed)
+        return fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
+    return FW_OK;
+}
+
+/* Generate every choice of runs[0..n): a step samples a token for each
+ * active choice, then their tokens are evaluated together. */
+static fw_status run_choices(gen_state *g, gen_run *runs, int32_t n)
+{
+    fw_token *tok = fwi_malloc_array((size_t)n, sizeof *tok);
+    int32_t *seq = fwi_malloc_array((size_t)n, sizeof *seq);
+    int32_t *pos = fwi_malloc_array((size_t)n, sizeof *pos);
+    fw_status st = tok && seq && pos ? FW_OK : fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
+    for (int32_t i = 0; i < n; i++)
+        runs[i].active = 1;
+    while (st == FW_OK) {
+        size_t m = 0;
+        for (int32_t i = 0; st == FW_OK && i < n; i++) {
+            gen_run *u = &runs[i];
+            if (!u->active)
+                continue;
+            st = run_step(g, u);
+            if (st == FW_OK && u->active) {
+                tok[m] = u->next;
+                seq[m] = u->ci;
+                pos[m] = u->pos;
+                m++;
+            }
+        }
+        if (st != FW_OK || m == 0)
+            break;
+        st = m == 1 ? fw_context_eval(g->ctx, seq[0], pos[0], tok, 1, 0)
+                    : fw_context_eval_batch(g->ctx, tok, seq, pos, m, 0);
+        for (int32_t i = 0, j = 0; st == FW_OK && i < n; i++) {
+            gen_run *u = &runs[i];
+            if (!u->active)
+                continue;
+            u->logits = fw_context_logits(g->ctx, m == 1 ? -1 : j++);
+            u->pos++;
+            u->step++;
+        }
+    }
+    for (int32_t i = 0; st == FW_OK && i < n; i++)
+        st = run_finish(g, &runs[i]);
+    fwi_free(tok);
+    fwi_free(seq);
+    fwi_free(pos);
     return st;
 }
 
@@ -485,30 +533,40 @@ fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
     for (int32_t i = 1; st == FW_OK && i < rq.n; i++)
         st = fw_context_seq_copy(ctx, 0, i);
     gen_state g = {ctx, model, &rq, r, on_event, user_data, 0};
+    gen_run *runs = st == FW_OK ? fwi_calloc((size_t)rq.n, sizeof *runs) : NULL;
+    if (st == FW_OK && !runs)
+        st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
     for (int32_t i = 0; st == FW_OK && i < rq.n; i++) {
         fwi_choice *c = &r->choices[i];
+        gen_run *u = &runs[i];
         fwi_sbuf_put(&c->text, echo_text.data ? echo_text.data : "", echo_text.len);
         for (size_t j = 0; j < n_echo && st == FW_OK; j++)
             if (rec_push(c, &echo_recs[j]))
                 st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
         c->n_echo = n_echo;
-        if (g.stopped) {
-            c->finish = "stop";
-            continue;
-        }
-        fw_sampler *smp = NULL;
+        c->finish = "length";
+        u->ci = i;
+        u->pos = (int32_t)r->n_prompt;
+        u->logits = first;
+        u->n_recs_before = c->n_recs;
         if (st == FW_OK)
-            st = fw_sampler_clone(base, 1, r->seed, (uint64_t)i, &smp);
-        if (st == FW_OK) {
-            /* echoed text is part of the offsets of the generated tokens */
-            size_t before = c->n_recs;
-            st = gen_choice(&g, i, smp, first, (int32_t)r->n_prompt);
-            size_t shift = utf8_chars(echo_text.data ? echo_text.data : "", echo_text.len);
-            for (size_t k = before; k < c->n_recs; k++)
-                c->recs[k].text_offset += (int32_t)shift;
-        }
-        fw_sampler_free(smp);
+            st = fw_sampler_clone(base, 1, r->seed, (uint64_t)i, &u->smp);
+        if (st == FW_OK)
+            st = fw_detok_stream_new(model, 0, 0, &u->ds);
     }
+    if (st == FW_OK)
+        st = run_choices(&g, runs, rq.n);
+    /* echoed text is part of the offsets of the generated tokens */
+    size_t shift = utf8_chars(echo_text.data ? echo_text.data : "", echo_text.len);
+    for (int32_t i = 0; runs && i < rq.n; i++) {
+        fwi_choice *c = &r->choices[i];
+        for (size_t k = runs[i].n_recs_before; st == FW_OK && k < c->n_recs; k++)
+            c->recs[k].text_offset += (int32_t)shift;
+        fw_sampler_free(runs[i].smp);
+        fw_detok_stream_free(runs[i].ds);
+        fwi_sbuf_free(&runs[i].gen);
+    }
+    fwi_free(runs);
     fwi_sbuf_free(&echo_text);
     fwi_free(echo_recs);
     fwi_free(first);

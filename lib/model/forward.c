@@ -47,9 +47,9 @@
 
 typedef struct fw_task {
     const fwi_forward *f;
-    fwi_kv_seq *kv;
+    fwi_kv_seq *const *kv; /* [n]: the sequence of each token */
+    const int32_t *pos;    /* [n]: the position of each token */
     int n;          /* tokens in the batch */
-    int pos0;       /* position of token 0 */
     int first;      /* first token with logits */
     int stop;       /* set by thread 0 before a barrier: cancelled */
     /* Work of a phase is handed out in chunks (a shared counter), so a
@@ -219,9 +219,9 @@ static void qkv_phase(fw_task *t, int ith, int nth, int *q, const fwi_layer *L, 
                 if (j == 0 && hp->q_scale > 0)
                     k->scale(y, y, hp->q_scale, r1 - r0);
                 if (j > 0) {
-                    size_t row = ((size_t)l * (size_t)s->n_ctx + (size_t)(t->pos0 + i)) *
+                    size_t row = ((size_t)l * (size_t)s->n_ctx + (size_t)t->pos[i]) *
                                  (size_t)kvd;
-                    fwi_f16 *c = (j == 1 ? t->kv->k : t->kv->v) + row + (size_t)r0;
+                    fwi_f16 *c = (j == 1 ? t->kv[i]->k : t->kv[i]->v) + row + (size_t)r0;
                     k->cvt_f32_to_f16(c, y, r1 - r0);
                 }
             }
@@ -263,13 +263,13 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     while (grab(ctr, t->n * hp->n_head, 1, &task, &task1)) {
         int i = task / hp->n_head, h = task % hp->n_head;
         /* causal: positions 0..pos; SWA layers: the last n_swa of them */
-        const int pos = t->pos0 + i;
+        const int pos = t->pos[i];
         const int p0 = L->swa && pos >= hp->n_swa ? pos - hp->n_swa + 1 : 0;
         const int n_kv = pos + 1 - p0;
         const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
         const size_t off = layer_off + (size_t)p0 * (size_t)kvd + (size_t)(h / group) * hd;
-        const fwi_f16 *kc = t->kv->k + off;
-        const fwi_f16 *vc = t->kv->v + off;
+        const fwi_f16 *kc = t->kv[i]->k + off;
+        const fwi_f16 *vc = t->kv[i]->v + off;
         k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
         k->cvt_f16_to_f32(qr, acc, hd);
         k->attn_scores_f16(sc, qr, kc, (size_t)kvd, n_kv, hd, scale);
@@ -410,28 +410,28 @@ static void embed(const fwi_llama *m, const int32_t *tokens, int n, float *x)
     }
 }
 
-fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
-                            const int32_t *tokens, int32_t n, int all_logits)
+fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *const *kv,
+                            const int32_t *pos, const int32_t *tokens, int32_t n,
+                            int all_logits)
 {
     const fwi_llama *m = f->m;
     const fwi_hparams *hp = &m->hp;
     fwi_scratch *s = f->s;
-    const int pos0 = kv->len;
 
     embed(m, tokens, n, s->x);
     /* frequency factors: LongRoPE's long ones past the original context */
     const float *ff = s->n_ctx > hp->n_ctx_orig ? m->rope_ff_long : m->rope_ff;
     for (int i = 0; i < n; i++) {
         fwi_rope_cache(s->rope_cs + (size_t)i * (size_t)hp->n_rot, hp->n_rot,
-                       (float)(pos0 + i), hp->rope_freq_base, hp->rope_freq_scale, ff,
+                       (float)pos[i], hp->rope_freq_base, hp->rope_freq_scale, ff,
                        hp->rope_mscale);
         if (s->rope_cs_swa)
             fwi_rope_cache(s->rope_cs_swa + (size_t)i * (size_t)hp->n_rot, hp->n_rot,
-                           (float)(pos0 + i), hp->rope_freq_base_swa,
+                           (float)pos[i], hp->rope_freq_base_swa,
                            hp->rope_freq_scale_swa, ff, hp->rope_mscale);
     }
 
-    fw_task t = {f, kv, n, pos0, all_logits ? 0 : n - 1, 0, {0, 0}};
+    fw_task t = {f, kv, pos, n, all_logits ? 0 : n - 1, 0, {0, 0}};
     fwi_pool_run(f->pool, forward_run, &t);
     if (t.stop)
         return FW_E_CANCELLED;
@@ -440,6 +440,8 @@ fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
     for (size_t i = 0; i < (size_t)n_out * (size_t)hp->n_vocab; i++)
         if (!isfinite(s->logits[i]))
             return FW_E_NUMERIC;
-    kv->len = pos0 + n;
+    for (int i = 0; i < n; i++)
+        if (kv[i]->len < pos[i] + 1)
+            kv[i]->len = pos[i] + 1;
     return FW_OK;
 }

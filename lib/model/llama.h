@@ -163,12 +163,17 @@ typedef struct fwi_forward {
     atomic_uint_least64_t *layers_done; /* layer boundaries passed */
 } fwi_forward;
 
-/* Evaluate tokens[0..n) of one sequence at positions kv->len .. + n - 1,
- * appending their keys and values.  Logits of the last token (all tokens
- * when all_logits) go to s->logits ([n][n_vocab]).  Returns FW_OK,
- * FW_E_CANCELLED (the cache keeps only what was there before), or
- * FW_E_NUMERIC when the logits are not finite. */
-fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *kv,
-                            const int32_t *tokens, int32_t n, int all_logits);
+/* Evaluate tokens[0..n), token i of sequence kv[i] at position pos[i],
+ * storing its keys and values there.  Tokens of one sequence come in
+ * order, at consecutive positions from at most kv[i]->len on (the caller
+ * checks), so each attends to what precedes it in its own sequence,
+ * earlier tokens of the batch included.  Logits of the last token (all
+ * tokens when all_logits) go to s->logits ([n][n_vocab]).  Returns FW_OK
+ * (each sequence's len then ends after its last token), FW_E_CANCELLED
+ * (the lens are unchanged), or FW_E_NUMERIC when the logits are not
+ * finite. */
+fw_status fwi_llama_forward(const fwi_forward *f, fwi_kv_seq *const *kv,
+                            const int32_t *pos, const int32_t *tokens, int32_t n,
+                            int all_logits);
 
 #endif

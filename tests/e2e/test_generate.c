@@ -129,6 +129,83 @@ static void test_seed_threads_and_choices(void **state)
     fw_context_free(c2);
 }
 
+/* n choices step together: their tokens are evaluated as one batch, so a
+ * request of 4 choices passes the layers as often as one of 1 choice; and
+ * choice 0 is the 1-choice result (the same seed stream). */
+static void test_choices_batched(void **state)
+{
+    (void)state;
+    TU_REQUIRE_DATA();
+    const char *b1 = "{\"prompt\":\"Once upon a time\",\"temperature\":0.9,\"seed\":7,"
+                     "\"max_tokens\":24,\"ignore_eos\":true}";
+    const char *b4 = "{\"prompt\":\"Once upon a time\",\"temperature\":0.9,\"seed\":7,"
+                     "\"max_tokens\":24,\"ignore_eos\":true,\"n\":4}";
+    fw_context *c = ctx_new(2, 4, 256);
+    uint64_t l0 = fw_context_layers_done(c);
+    fw_result *one = gen_json(c, b1);
+    uint64_t l1 = fw_context_layers_done(c);
+    fw_result *four = gen_json(c, b4);
+    uint64_t l2 = fw_context_layers_done(c);
+    assert_true(l1 - l0 > 0);
+    assert_true(l2 - l1 == l1 - l0); /* one pass per step, not per choice */
+    char *t1 = text_of(one, 0), *t4 = text_of(four, 0);
+    assert_string_equal(t1, t4);
+    free(t1);
+    free(t4);
+    int32_t completion = 0;
+    assert_int_equal(fw_result_usage(four, NULL, &completion, NULL), FW_OK);
+    assert_int_equal(completion, 4 * 24);
+    fw_result_free(one);
+    fw_result_free(four);
+    fw_context_free(c);
+}
+
+/* fw_context_eval_batch: tokens of several sequences at their positions in
+ * one pass give bit-identical logits to evaluating each alone; positions
+ * out of order are refused and leave the sequences as they were. */
+static void test_eval_batch(void **state)
+{
+    (void)state;
+    TU_REQUIRE_DATA();
+    fw_context *a = ctx_new(2, 3, 64), *b = ctx_new(1, 3, 64);
+    const fw_token pa[] = {1, 403, 407, 261}, pb[] = {1, 300, 301};
+    assert_int_equal(fw_context_eval(a, 0, 0, pa, 4, 0), FW_OK);
+    assert_int_equal(fw_context_eval(a, 1, 0, pb, 3, 0), FW_OK);
+    /* seq 0 one more token, seq 1 two more, seq 2 from scratch */
+    const fw_token tok[] = {350, 360, 361, 1, 290};
+    const int32_t seq[] = {0, 1, 1, 2, 2}, pos[] = {4, 3, 4, 0, 1};
+    assert_int_equal(fw_context_eval_batch(a, tok, seq, pos, 5, 0), FW_OK);
+    const int32_t nv = fw_model_n_vocab(model);
+    /* the same one sequence at a time in another context */
+    const fw_token sa[] = {1, 403, 407, 261, 350}, sb[] = {1, 300, 301, 360, 361},
+                   sc[] = {1, 290};
+    const struct { const fw_token *t; size_t n; int row; } want[] = {
+        {sa, 5, 0}, {sb, 4, 1}, {sb, 5, 2}, {sc, 1, 3}, {sc, 2, 4}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(fw_context_eval(b, 0, 0, want[i].t, want[i].n, 0), FW_OK);
+        const float *x = fw_context_logits(a, want[i].row), *y = fw_context_logits(b, -1);
+        assert_non_null(x);
+        assert_memory_equal(x, y, (size_t)nv * sizeof(float));
+    }
+    assert_int_equal(fw_context_seq_len(a, 0), 5);
+    assert_int_equal(fw_context_seq_len(a, 1), 5);
+    assert_int_equal(fw_context_seq_len(a, 2), 2);
+    assert_null(fw_context_logits(a, 5));
+    /* errors: a gap, a repeat, a sequence out of range, NULL arrays */
+    const int32_t gap[] = {5, 7}, rep[] = {5, 5}, s01[] = {0, 0}, bad[] = {0, 3};
+    assert_int_equal(fw_context_eval_batch(a, tok, s01, gap, 2, 0), FW_E_RANGE);
+    assert_non_null(strstr(fw_context_errmsg(a), "out of order"));
+    assert_int_equal(fw_context_eval_batch(a, tok, s01, rep, 2, 0), FW_E_RANGE);
+    assert_int_equal(fw_context_eval_batch(a, tok, bad, rep, 2, 0), FW_E_RANGE);
+    assert_int_equal(fw_context_eval_batch(a, tok, NULL, rep, 2, 0), FW_E_INVALID_ARG);
+    assert_int_equal(fw_context_seq_len(a, 0), 5);
+    /* the context is full at n_ctx */
+    const int32_t full[] = {64};
+    assert_int_equal(fw_context_eval_batch(a, tok, s01, full, 1, 0), FW_E_RANGE);
+    fw_context_free(a);
+    fw_context_free(b);
+}
+
 static void test_lengths(void **state)
 {
     (void)state;
@@ -399,6 +476,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_reference),
         cmocka_unit_test(test_seed_threads_and_choices),
+        cmocka_unit_test(test_choices_batched),
+        cmocka_unit_test(test_eval_batch),
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_echo_logprobs_raw),
         cmocka_unit_test(test_stop_strings_and_streaming),
