@@ -3,12 +3,18 @@
  *
  *   fwinfer-bench -m MODEL.gguf [-t THREADS] [-p PROMPT_TOKENS]
  *                 [-n GEN_TOKENS] [-r REPS] [--isa LEVEL] [--json]
+ *                 [--choices N]
  *
  * prefill = the P-token prompt (BOS + pseudo-random ids, the same sequence
  * as ../shared/peer/llama_peer.c) in one batch; decode = G single-token
  * steps, greedy.  Each figure is the median of REPS repetitions after a
  * warm-up.  Also: load time, peak anonymous memory (weights are mapped, so
  * this is KV cache + scratch + code), kernel level.
+ *
+ * --choices N: instead, the throughput of a request for N choices of G
+ * tokens each (fw_generate_json, "n": N, a 16-token prompt, temperature 1,
+ * ignore_eos) against the same request for 1 choice, alternating, the
+ * median of REPS each: generated tokens per second of each and their ratio.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -63,10 +69,60 @@ static fw_token argmax(const float *l, int n)
     return b;
 }
 
+/* Seconds for one request of n choices of g tokens (prompt: 16 ids). */
+static double gen_time(fw_context *c, const fw_token *prompt, int n, int g, int *ok)
+{
+    char body[1024];
+    int k = snprintf(body, sizeof body, "{\"prompt\":[");
+    for (int i = 0; i < 16; i++)
+        k += snprintf(body + k, sizeof body - (size_t)k, "%s%d", i ? "," : "", (int)prompt[i]);
+    snprintf(body + k, sizeof body - (size_t)k,
+             "],\"n\":%d,\"max_tokens\":%d,\"ignore_eos\":true,\"temperature\":1,"
+             "\"seed\":1}", n, g);
+    fw_result *r = NULL;
+    double a = now_s();
+    fw_status st = fw_generate_json(c, body, strlen(body), NULL, 0, NULL, NULL, &r);
+    double t = now_s() - a;
+    int32_t completion = 0;
+    if (st != FW_OK || fw_result_usage(r, NULL, &completion, NULL) != FW_OK ||
+        completion != n * g)
+        *ok = 0;
+    fw_result_free(r);
+    return t;
+}
+
+static int bench_choices(fw_model *m, fw_context *c, const char *path, fw_token *prompt,
+                         int threads, int G, int R, int n, double load_s)
+{
+    double *one = malloc(sizeof(double) * (size_t)R), *many = malloc(sizeof(double) * (size_t)R);
+    int ok = 1;
+    gen_time(c, prompt, n, 4, &ok); /* warm-up */
+    for (int r = 0; r < R && ok; r++) {
+        one[r] = G / gen_time(c, prompt, 1, G, &ok);
+        many[r] = (double)n * G / gen_time(c, prompt, n, G, &ok);
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (ok) {
+        double a = median(one, R), b = median(many, R);
+        printf("{\"model\":\"%s\",\"driver\":\"fwinfer-bench\",\"threads\":%d,"
+               "\"gen\":%d,\"reps\":%d,\"load_s\":%.3f,\"choices\":%d,"
+               "\"single_tok_s\":%.2f,\"choices_tok_s\":%.2f,\"ratio\":%.2f,"
+               "\"isa\":\"%s\"}\n",
+               base, threads, G, R, load_s, n, a, b, b / a, fw_context_isa(c));
+    } else {
+        fprintf(stderr, "generation failed: %s\n", fw_last_error());
+    }
+    free(one), free(many), free(prompt);
+    fw_context_free(c);
+    fw_model_free(m);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *isa = NULL;
-    int threads = 1, P = 128, G = 64, R = 3, json = 0;
+    int threads = 1, P = 128, G = 64, R = 3, json = 0, choices = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-m") && v) path = v, i++;
@@ -76,8 +132,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-r") && v) R = atoi(v), i++;
         else if (!strcmp(a, "--isa") && v) isa = v, i++;
         else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--choices") && v) choices = atoi(v), i++;
         else {
-            fprintf(stderr, "usage: %s -m MODEL [-t T] [-p P] [-n G] [-r R] [--isa L] [--json]\n",
+            fprintf(stderr, "usage: %s -m MODEL [-t T] [-p P] [-n G] [-r R] [--isa L] [--json] "
+                    "[--choices N]\n",
                     argv[0]);
             return 2;
         }
@@ -98,6 +156,11 @@ int main(int argc, char **argv)
     cp.n_ctx = (uint32_t)(P + G + 16);
     cp.n_batch = (uint32_t)P;
     cp.isa = isa;
+    if (choices > 0) {
+        cp.n_seq_max = (uint32_t)choices;
+        cp.n_ctx = (uint32_t)(16 + G + 16);
+        cp.n_batch = 64;
+    }
     fw_context *c;
     if (fw_context_new(m, &cp, &c) != FW_OK) {
         fprintf(stderr, "%s\n", fw_last_error());
@@ -114,6 +177,8 @@ int main(int argc, char **argv)
         s = s * 1103515245u + 12345u;
         prompt[i] = 3 + (fw_token)(s % (uint32_t)(n_vocab - 3));
     }
+    if (choices > 0)
+        return bench_choices(m, c, path, prompt, threads, G, R, choices, load_s);
     double *pre = malloc(sizeof(double) * (size_t)R), *dec = malloc(sizeof(double) * (size_t)R);
     double peak = 0;
     for (int r = -1; r < R; r++) {

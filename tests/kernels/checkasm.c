@@ -824,7 +824,10 @@ static void check_matvec_one(const fwi_kernels *kc, const fwi_kernels *k, int le
     /* matmul with n_tok tokens (token 0 is `act`) == matvec per token */
     snprintf(kname, sizeof kname, "matmul_%s", tn);
     exact = exact_on_arch(kname);
-    for (int ntok = 1; ntok <= 9; ntok++) {
+    /* 1..9 tokens, and 17 (with n = 4096, past the small-batch path of
+     * the x86 panel matmuls, which streams whole rows up to 2048 blocks x
+     * tokens) */
+    for (int ntok = 1; ntok <= 9 || ntok == 17; ntok = ntok == 9 ? 17 : ntok + 1) {
         /* token stride: row size plus 0..2 elements of padding */
         const size_t xs_al = as + (size_t)(rnd32() % 3) *
             (fwi_type_traits_get(type)->vec_dot_type == FWI_TYPE_F32 ? 4 : 2);

@@ -60,22 +60,22 @@ static void build_panel(const int wt, qpanel_blk *P, const char *const *wr, int 
 }
 
 /* per token and block: off = 8 * sum(y) (Q4_0) and dy as f32,
- * [t * PB + b] for tokens [t0, t0 + tc) and blocks [b0, b0 + nbc) */
-static void panel_tables(const int wt, int32_t *off, float *dy, const char *x, size_t xs, int t0, int tc, int b0, int nbc)
+ * [t * ts + b] for tokens [t0, t0 + tc) and blocks [b0, b0 + nbc) */
+static void panel_tables(const int wt, int32_t *off, float *dy, int ts, const char *x, size_t xs, int t0, int tc, int b0, int nbc)
 {
     const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
     for (int t = 0; t < tc; t++) {
         const char *xt = x + (size_t)(t0 + t) * xs + (size_t)b0 * sizeof(fwi_block_q8_0);
         for (int b = 0; b < nbc; b++) {
             const char *yb = xt + (size_t)b * sizeof(fwi_block_q8_0);
-            dy[t * PB + b] = load_f16(yb);
+            dy[t * ts + b] = load_f16(yb);
             if (wt == WQ4_0) {
                 const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(yb + 2));
                 const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, y), ones);
                 __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
                 h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
                 h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-                off[t * PB + b] = _mm_cvtsi128_si32(h);
+                off[t * ts + b] = _mm_cvtsi128_si32(h);
             }
         }
     }
@@ -85,7 +85,7 @@ static void panel_tables(const int wt, int32_t *off, float *dy, const char *x, s
  * rows [r, r + nr) of the panel; acc starts from out unless b0 == 0 */
 static FWI_ALWAYS_INLINE void panel_tile(const int wt, const int T, float *out, size_t os, const qpanel_blk *P,
                                          const char *x, size_t xs, const int32_t *off, const float *dy,
-                                         int b0, int nbc, int r, int nr, int t, int nt, int tt)
+                                         int ts, int b0, int nbc, int r, int nr, int t, int nt, int tt)
 {
     const char *xt[PT];
     __m256 acc[PT];
@@ -121,7 +121,7 @@ static FWI_ALWAYS_INLINE void panel_tile(const int wt, const int T, float *out, 
 #if QP_VNNI
             /* vpdpbusd: 4 u8 x s8 products summed into each int32 lane
              * (exact); two chains for latency */
-            __m256i s0 = wt == WQ4_0 ? _mm256_set1_epi32(-off[jt * PB + b]) : _mm256_setzero_si256();
+            __m256i s0 = wt == WQ4_0 ? _mm256_set1_epi32(-off[jt * ts + b]) : _mm256_setzero_si256();
             __m256i s1 = _mm256_setzero_si256();
             FWI_UNROLL
             for (int g = 0; g < 8; g += 2) {
@@ -141,7 +141,7 @@ static FWI_ALWAYS_INLINE void panel_tile(const int wt, const int T, float *out, 
                 FWI_UNROLL
                 for (int g = 1; g < 8; g++)
                     s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(V[g], _mm256_set1_epi32(load_i32(yb + 4 * g))));
-                si = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(off[jt * PB + b]));
+                si = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(off[jt * ts + b]));
             } else {
                 si = _mm256_setzero_si256();
                 FWI_UNROLL
@@ -151,7 +151,7 @@ static FWI_ALWAYS_INLINE void panel_tile(const int wt, const int T, float *out, 
                 }
             }
 #endif
-            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dy[jt * PB + b]));
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dy[jt * ts + b]));
             acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_cvtepi32_ps(si), d));
         }
     }
@@ -179,11 +179,45 @@ static FWI_ALWAYS_INLINE void matmul_panel(const int wt, float *out, size_t os, 
     qpanel_blk P[PB];
     int32_t off[PTC * PB];
     float dy[PTC * PB];
+    if (n_tok * nb <= PTC * PB) {
+        /* a small batch (several sequences decoding together): whole rows
+         * per group of 8, streamed like the matvec with the next group
+         * prefetched, panels of PB blocks along the row; one table */
+        panel_tables(wt, off, dy, nb, x, xs, 0, n_tok, 0, nb);
+        const size_t gbytes = (size_t)nb * wbs;
+        for (int r = r0; r < r1; r += 8) {
+            const int nr = r1 - r < 8 ? r1 - r : 8;
+            const char *wr[8];
+            for (int i = 0; i < 8; i++)
+                wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws;
+            const int pr = r + 8 < r1 ? r + 8 : -1; /* the group to prefetch */
+            for (int b0 = 0; b0 < nb; b0 += PB) {
+                const int nbc = nb - b0 < PB ? nb - b0 : PB;
+                const char *wb[8];
+                for (int i = 0; i < 8; i++)
+                    wb[i] = wr[i] + (size_t)b0 * wbs;
+                if (pr >= 0) {
+                    const size_t o0 = (size_t)b0 * wbs, o1 = o0 + (size_t)nbc * wbs;
+                    for (int i = 0; i < 8 && pr + i < r1; i++)
+                        for (size_t o = o0; o < o1 + 63 && o < gbytes + 63; o += 64)
+                            _mm_prefetch(w + (size_t)(pr + i) * ws + (o < gbytes ? o : gbytes - 1),
+                                         _MM_HINT_T0);
+                }
+                build_panel(wt, P, wb, nbc);
+                int t = 0;
+                for (; t + PT <= n_tok; t += PT)
+                    panel_tile(wt, PT, out, os, P, x, xs, off + b0, dy + b0, nb, b0, nbc, r, nr, t, PT, t);
+                if (t < n_tok)
+                    panel_tile(wt, PT, out, os, P, x, xs, off + b0, dy + b0, nb, b0, nbc, r, nr, t, n_tok - t, t);
+            }
+        }
+        return;
+    }
     for (int b0 = 0; b0 < nb; b0 += PB) {
         const int nbc = nb - b0 < PB ? nb - b0 : PB;
         for (int t0 = 0; t0 < n_tok; t0 += PTC) {
             const int ntc = n_tok - t0 < PTC ? n_tok - t0 : PTC;
-            panel_tables(wt, off, dy, x, xs, t0, ntc, b0, nbc);
+            panel_tables(wt, off, dy, PB, x, xs, t0, ntc, b0, nbc);
             for (int r = r0; r < r1; r += 8) {
                 const int nr = r1 - r < 8 ? r1 - r : 8;
                 const char *wr[8];
@@ -192,9 +226,9 @@ static FWI_ALWAYS_INLINE void matmul_panel(const int wt, float *out, size_t os, 
                 build_panel(wt, P, wr, nbc);
                 int t = t0;
                 for (; t + PT <= t0 + ntc; t += PT)
-                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, b0, nbc, r, nr, t, PT, t - t0);
+                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, PB, b0, nbc, r, nr, t, PT, t - t0);
                 if (t < t0 + ntc)
-                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, b0, nbc, r, nr, t, t0 + ntc - t, t - t0);
+                    panel_tile(wt, PT, out, os, P, x, xs, off, dy, PB, b0, nbc, r, nr, t, t0 + ntc - t, t - t0);
             }
         }
     }
