@@ -1,6 +1,7 @@
 /*
- * libfwinfer - Q4_0 / Q8_0 matmul (prompt batches) with AVX512-VNNI's
- * 256-bit vpdpbusd. Compiled with -mavx512f -mavx512vl -mavx512vnni (plus
+ * libfwinfer - Q4_0 / Q8_0 matmul (prompt batches, choices decoding
+ * together) with AVX512-VNNI's vpdpbusd on 512-bit vectors of 16 rows.
+ * Compiled with -mavx512f -mavx512vl -mavx512bw -mavx512vnni (plus
  * AVX2/FMA/F16C); only reached through the dispatch table after
  * fwi_cpu_detect() reported FWI_ISA_AVX512VNNI. Matvec (decode, memory
  * bound) stays the AVX2 kernel. The panel code is qpanel_tmpl.h, shared
@@ -17,18 +18,217 @@ enum { WQ4_0, WQ8_0 };
 #define QP_VNNI 1
 #include "qpanel_tmpl.h"
 
-/* any token count: the panel tile repeats the last token of a short tile
- * without storing it, so 1..3 tokens work too (same bits as matvec) */
+/* ---------------------------------------------------------------------- */
+/* 512-bit panels: 16 rows per vector.
+ *
+ * Two 8-row panels of qpanel_tmpl.h side by side in one zmm per V_g (rows
+ * 0..7 in the low half, 8..15 in the high half), so one vpdpbusd does the
+ * block dot of 16 rows for a token, and one float step per token updates
+ * 16 rows. Lane by lane the integer sums and the float steps are those of
+ * the 8-row panel (and of the AVX2 matvec): the results are bit-identical.
+ * Row groups of fewer than 16 rows go to the 8-row panel code. */
+
+#define ZT 8 /* tokens per 512-bit tile */
+
+typedef struct zpanel_blk {
+    __m512i v[8];    /* V_g of rows 0..15 */
+    float d[16];     /* row scales */
+} zpanel_blk;
+
+/* blocks [0, nbc) of rows wr[0..16) into Z: per block, M_i = [row i |
+ * row i + 8] unpacked (nibbles, or the int8 weights), then the 8x8 dword
+ * transpose of build_panel in both 256-bit halves at once */
+static void zbuild(const int wt, zpanel_blk *Z, const char *const *wr, int nbc,
+                   const char *pf, size_t ws, int npf)
+{
+    const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
+    const __m512i sh = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i ilo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i ihi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int b = 0; b < nbc; b++) {
+        const size_t wo = (size_t)b * wbs;
+        /* the same blocks of the next rows: each line once, spread */
+        if (pf)
+            for (int i = 0; i < npf; i++) {
+                const char *q = pf + (size_t)i * ws + wo;
+                if (((uintptr_t)q & 63) < wbs)
+                    _mm_prefetch(q, _MM_HINT_T0);
+            }
+        __m512i M[8], t[8], u[8];
+        __m128i dl = _mm_setzero_si128(), dh = _mm_setzero_si128();
+        FWI_UNROLL
+        for (int i = 0; i < 8; i++) {
+            const char *a = wr[i] + wo + 2, *c = wr[i + 8] + wo + 2;
+            if (wt == WQ4_0)
+                M[i] = _mm512_and_si512(
+                    _mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(bcast128(a)),
+                                                         bcast128(c), 1), sh), m4);
+            else
+                M[i] = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)a)),
+                    _mm256_loadu_si256((const __m256i *)(const void *)c), 1);
+        }
+        FWI_UNROLL
+        for (int i = 0; i < 8; i++) {
+            dl = insert16(dl, load_i16(wr[i] + wo), i);
+            dh = insert16(dh, load_i16(wr[i + 8] + wo), i);
+        }
+        _mm512_storeu_ps(Z[b].d, _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(dl), dh, 1)));
+        FWI_UNROLL
+        for (int k = 0; k < 4; k++) {
+            t[2 * k] = _mm512_unpacklo_epi32(M[2 * k], M[2 * k + 1]);
+            t[2 * k + 1] = _mm512_unpackhi_epi32(M[2 * k], M[2 * k + 1]);
+        }
+        FWI_UNROLL
+        for (int k = 0; k < 2; k++) {
+            u[4 * k + 0] = _mm512_unpacklo_epi64(t[4 * k + 0], t[4 * k + 2]);
+            u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k + 0], t[4 * k + 2]);
+            u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
+            u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
+        }
+        FWI_UNROLL
+        for (int g = 0; g < 4; g++) {
+            Z[b].v[g] = _mm512_permutex2var_epi64(u[g], ilo, u[g + 4]);
+            Z[b].v[g + 4] = _mm512_permutex2var_epi64(u[g], ihi, u[g + 4]);
+        }
+    }
+}
+
+/* tokens [t, t + nt) (nt <= T; the rest repeat the last, not stored) x
+ * the 16 rows [r, r + 16); tables off/dy at [token * ts + block] */
+static FWI_ALWAYS_INLINE void ztile(const int wt, const int T, float *out, size_t os,
+                                    const zpanel_blk *Z, const char *x, size_t xs,
+                                    const int32_t *off, const float *dy, int ts, int b0,
+                                    int nbc, int r, int t, int nt, int tt)
+{
+    const char *xt[ZT];
+    __m512 acc[ZT];
+    FWI_UNROLL
+    for (int j = 0; j < T; j++) {
+        const int jj = j < nt ? j : nt - 1;
+        xt[j] = x + (size_t)(t + jj) * xs + (size_t)b0 * sizeof(fwi_block_q8_0) + 2;
+        acc[j] = b0 == 0 ? _mm512_setzero_ps()
+                         : _mm512_loadu_ps(out + (size_t)(t + jj) * os + (size_t)r);
+    }
+    const __m512i zero = _mm512_setzero_si512();
+    for (int b = 0; b < nbc; b++) {
+        const zpanel_blk *pb = Z + b;
+        __m512i V[8];
+        __mmask64 neg[8];
+        FWI_UNROLL
+        for (int g = 0; g < 8; g++) {
+            V[g] = wt == WQ4_0 ? pb->v[g] : _mm512_abs_epi8(pb->v[g]);
+            neg[g] = wt == WQ4_0 ? 0 : _mm512_movepi8_mask(pb->v[g]);
+        }
+        const __m512 dw = _mm512_loadu_ps(pb->d);
+        FWI_UNROLL
+        for (int j = 0; j < T; j++) {
+            const char *yb = xt[j] + (size_t)b * sizeof(fwi_block_q8_0);
+            const int jt = tt + (j < nt ? j : nt - 1);
+            __m512i s0 = wt == WQ4_0 ? _mm512_set1_epi32(-off[jt * ts + b]) : zero;
+            __m512i s1 = zero;
+            FWI_UNROLL
+            for (int g = 0; g < 8; g += 2) {
+                __m512i y0 = _mm512_set1_epi32(load_i32(yb + 4 * g));
+                __m512i y1 = _mm512_set1_epi32(load_i32(yb + 4 * g + 4));
+                if (wt == WQ8_0) { /* y * sign(w), as _mm256_sign_epi8 */
+                    y0 = _mm512_mask_sub_epi8(y0, neg[g], zero, y0);
+                    y1 = _mm512_mask_sub_epi8(y1, neg[g + 1], zero, y1);
+                }
+                s0 = _mm512_dpbusd_epi32(s0, V[g], y0);
+                s1 = _mm512_dpbusd_epi32(s1, V[g + 1], y1);
+            }
+            const __m512i si = _mm512_add_epi32(s0, s1);
+            const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dy[jt * ts + b]));
+            acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(_mm512_cvtepi32_ps(si), d));
+        }
+    }
+    FWI_UNROLL
+    for (int j = 0; j < T; j++) {
+        if (j >= nt)
+            break;
+        _mm512_storeu_ps(out + (size_t)(t + j) * os + (size_t)r, acc[j]);
+    }
+}
+
+/* all tokens of a panel: tiles of 8, a last one of 4 when it will do */
+static FWI_ALWAYS_INLINE void ztiles(const int wt, float *out, size_t os, const zpanel_blk *Z,
+                                     const char *x, size_t xs, const int32_t *off,
+                                     const float *dy, int ts, int b0, int nbc, int r, int t0,
+                                     int ntc)
+{
+    int t = t0;
+    for (; t + ZT <= t0 + ntc; t += ZT)
+        ztile(wt, ZT, out, os, Z, x, xs, off, dy, ts, b0, nbc, r, t, ZT, t - t0);
+    const int left = t0 + ntc - t;
+    if (left > 4)
+        ztile(wt, ZT, out, os, Z, x, xs, off, dy, ts, b0, nbc, r, t, left, t - t0);
+    else if (left > 0)
+        ztile(wt, 4, out, os, Z, x, xs, off, dy, ts, b0, nbc, r, t, left, t - t0);
+}
+
+static FWI_ALWAYS_INLINE void matmul_z(const int wt, float *out, size_t os, const void *wv,
+                                       size_t ws, const void *xv, size_t xs, int n, int r0,
+                                       int r1, int n_tok)
+{
+    const char *w = wv, *x = xv;
+    const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
+    const int nb = n / 32;
+    const int rz = r0 + (r1 - r0) / 16 * 16; /* [r0, rz) in groups of 16 */
+    zpanel_blk Z[PB];
+    int32_t off[PTC * PB];
+    float dy[PTC * PB];
+    if (n_tok * nb <= PTC * PB) {
+        /* small batch: whole rows per group, the next group prefetched */
+        panel_tables(wt, off, dy, nb, x, xs, 0, n_tok, 0, nb);
+        for (int r = r0; r < rz; r += 16) {
+            const char *wr[16];
+            for (int i = 0; i < 16; i++)
+                wr[i] = w + (size_t)(r + i) * ws;
+            const int pr = r + 16 < r1 ? r + 16 : -1;
+            for (int b0 = 0; b0 < nb; b0 += PB) {
+                const int nbc = nb - b0 < PB ? nb - b0 : PB;
+                const char *wb[16];
+                for (int i = 0; i < 16; i++)
+                    wb[i] = wr[i] + (size_t)b0 * wbs;
+                zbuild(wt, Z, wb, nbc, pr >= 0 ? w + (size_t)pr * ws + (size_t)b0 * wbs : NULL,
+                       ws, r1 - pr < 16 ? r1 - pr : 16);
+                ztiles(wt, out, os, Z, x, xs, off + b0, dy + b0, nb, b0, nbc, r, 0, n_tok);
+            }
+        }
+    } else {
+        for (int b0 = 0; b0 < nb; b0 += PB) {
+            const int nbc = nb - b0 < PB ? nb - b0 : PB;
+            for (int t0 = 0; t0 < n_tok; t0 += PTC) {
+                const int ntc = n_tok - t0 < PTC ? n_tok - t0 : PTC;
+                panel_tables(wt, off, dy, PB, x, xs, t0, ntc, b0, nbc);
+                for (int r = r0; r < rz; r += 16) {
+                    const char *wr[16];
+                    for (int i = 0; i < 16; i++)
+                        wr[i] = w + (size_t)(r + i) * ws + (size_t)b0 * wbs;
+                    zbuild(wt, Z, wr, nbc, NULL, 0, 0);
+                    ztiles(wt, out, os, Z, x, xs, off, dy, PB, b0, nbc, r, t0, ntc);
+                }
+            }
+        }
+    }
+    if (rz < r1)
+        matmul_panel(wt, out, os, wv, ws, xv, xs, n, rz, r1, n_tok);
+}
+
+/* any token count: a short tile repeats its last token without storing
+ * it, so 1..3 tokens work too (same bits as matvec) */
 static void matmul_q4_0_vnni(float *out, size_t os, const void *w, size_t ws,
                              const void *x, size_t xs, int n, int r0, int r1, int n_tok)
 {
-    matmul_panel(WQ4_0, out, os, w, ws, x, xs, n, r0, r1, n_tok);
+    matmul_z(WQ4_0, out, os, w, ws, x, xs, n, r0, r1, n_tok);
 }
 
 static void matmul_q8_0_vnni(float *out, size_t os, const void *w, size_t ws,
                              const void *x, size_t xs, int n, int r0, int r1, int n_tok)
 {
-    matmul_panel(WQ8_0, out, os, w, ws, x, xs, n, r0, r1, n_tok);
+    matmul_z(WQ8_0, out, os, w, ws, x, xs, n, r0, r1, n_tok);
 }
 
 void fwi_matmul_init_avx512vnni(fwi_kernels *k)
