@@ -177,11 +177,17 @@ FW_API void fw_sampler_reset(fw_sampler *s)
             s->stages[i]->iface.reset(s->stages[i]->state);
 }
 
-static fw_status run(fw_sampler *s, fw_candidates *c)
+/* checked: the caller already rejected NaN and all -inf logits */
+static fw_status run(fw_sampler *s, fw_candidates *c, int checked)
 {
     c->selected = -1;
-    /* reject NaN and an all-banned input before any stage runs */
-    fw_status st = fwi_cands_softmax(c);
+    /* reject NaN and an all-banned input before any stage runs; the
+     * built-in stages compute p when they need it, a caller's own stage
+     * may read it on entry */
+    int custom = 0;
+    for (int32_t i = 0; i < s->n; i++)
+        custom |= s->stages[i]->custom;
+    fw_status st = custom ? fwi_cands_softmax(c) : checked ? FW_OK : fwi_cands_check(c);
     for (int32_t i = 0; st == FW_OK && i < s->n && c->selected < 0; i++) {
         st = s->stages[i]->iface.apply(s->stages[i]->state, c);
         if (st == FW_OK && c->n == 0)
@@ -200,7 +206,7 @@ FW_API fw_status fw_sampler_apply(fw_sampler *s, fw_candidates *c)
 {
     if (!ok(s) || !c || (!c->data && c->n))
         return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler or candidates invalid");
-    fw_status st = run(s, c);
+    fw_status st = run(s, c, 0);
     return st == FW_OK ? st : s_fail(s, st);
 }
 
@@ -217,10 +223,17 @@ FW_API fw_status fw_sampler_sample(fw_sampler *s, const float *logits,
         s->buf = b;
         s->buf_cap = (size_t)n_vocab;
     }
-    for (int32_t i = 0; i < n_vocab; i++)
-        s->buf[i] = (fw_token_data){i, logits[i], 0.0f};
+    /* the candidates, and the checks of the input on the way */
+    float max = -INFINITY;
+    int nan = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        const float l = logits[i];
+        s->buf[i] = (fw_token_data){i, l, 0.0f};
+        nan |= l != l;
+        max = l > max ? l : max;
+    }
     fw_candidates c = {s->buf, (size_t)n_vocab, -1, 0};
-    fw_status st = run(s, &c);
+    fw_status st = run(s, &c, !nan && max > -INFINITY);
     if (st != FW_OK)
         return s_fail(s, st);
     if (c.selected < 0)

@@ -22,14 +22,20 @@ struct fw_stage {
     fw_stage_iface iface;
     void *state;
     int builtin_random; /* state starts with an fwi_rng (reseedable) */
+    int custom;         /* made by fw_stage_custom: may read p on entry */
 };
 
 /* Survivor helpers shared by the stages. */
 /* Softmax over the live candidates into .p (exact 0 for -inf logits).
  * Returns the max logit; FW_E_RANGE when all are -inf. */
 fw_status fwi_cands_softmax(fw_candidates *c);
+/* Only the checks of fwi_cands_softmax: NaN, all -inf. */
+fw_status fwi_cands_check(const fw_candidates *c);
 /* Sort live candidates by logit descending, ties by lower id. */
 void fwi_cands_sort_desc(fw_candidates *c);
+/* Put the first k candidates of that order at the front, sorted (the rest
+ * in any order): a selection, not a sort of all of them. */
+void fwi_cands_top(fw_candidates *c, size_t k);
 /* Keep only the first k live candidates. */
 void fwi_cands_keep(fw_candidates *c, size_t k);
 /* Inverse CDF over the survivors in token-id order: returns the index (in

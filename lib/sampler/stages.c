@@ -174,8 +174,10 @@ FW_API fw_status fw_stage_logit_bias(const fw_logit_bias *bias, uint32_t n,
 /* ---- token counts, for the penalties ---- */
 
 typedef struct counts {
-    int32_t *n;  /* count per token id */
+    int32_t *n;      /* count per token id */
     size_t cap;
+    fw_token *seen;  /* the ids with a count, in order of arrival */
+    size_t n_seen, cap_seen;
 } counts;
 
 static int counts_add(counts *c, fw_token t, int32_t by)
@@ -193,6 +195,17 @@ static int counts_add(counts *c, fw_token t, int32_t by)
         c->n = p;
         c->cap = cap;
     }
+    if (c->n[t] == 0) {
+        if (c->n_seen == c->cap_seen) {
+            size_t cap = c->cap_seen ? 2 * c->cap_seen : 64;
+            fw_token *p = fwi_realloc(c->seen, cap * sizeof *p);
+            if (!p)
+                return -1;
+            c->seen = p;
+            c->cap_seen = cap;
+        }
+        c->seen[c->n_seen++] = t;
+    }
     c->n[t] += by;
     return 0;
 }
@@ -202,14 +215,51 @@ static int32_t counts_get(const counts *c, fw_token t)
     return t >= 0 && (size_t)t < c->cap ? c->n[t] : 0;
 }
 
+static void counts_clear(counts *c)
+{
+    for (size_t i = 0; i < c->n_seen; i++)
+        c->n[c->seen[i]] = 0;
+    c->n_seen = 0;
+}
+
+static void counts_free(counts *c)
+{
+    fwi_free(c->n);
+    fwi_free(c->seen);
+}
+
 static int counts_copy(counts *dst, const counts *src)
 {
-    dst->cap = src->cap;
-    dst->n = NULL;
+    memset(dst, 0, sizeof *dst);
     if (!src->cap)
         return 0;
     dst->n = clone_bytes(src->n, src->cap * sizeof *src->n);
-    return dst->n ? 0 : -1;
+    dst->seen = src->n_seen ? clone_bytes(src->seen, src->n_seen * sizeof *src->seen) : NULL;
+    if (!dst->n || (src->n_seen && !dst->seen)) {
+        counts_free(dst);
+        memset(dst, 0, sizeof *dst);
+        return -1;
+    }
+    dst->cap = src->cap;
+    dst->n_seen = dst->cap_seen = src->n_seen;
+    return 0;
+}
+
+/* Where token t is among the candidates when they are still the whole
+ * vocabulary in id order (the first stages of a chain see that), else
+ * -1: the caller then scans. */
+static inline long cand_at(const fw_candidates *c, fw_token t)
+{
+    return (size_t)t < c->n && c->data[t].id == t ? (long)t : -1;
+}
+
+/* Whether every token of `list` is found by cand_at. */
+static int cands_indexed(const fw_candidates *c, const counts *list)
+{
+    for (size_t i = 0; i < list->n_seen; i++)
+        if (cand_at(c, list->seen[i]) < 0)
+            return 0;
+    return 1;
 }
 
 /* ---- repetition penalty (CTRL rule, prompt + generated, once per token) ---- */
@@ -219,9 +269,25 @@ typedef struct {
     counts prompt, gen;
 } rep_state;
 
+static void rep_one(const rep_state *s, fw_token_data *d)
+{
+    float z = d->logit;
+    d->logit = z > 0 ? z / s->theta : z * s->theta;
+}
+
 static fw_status rep_apply(void *st, fw_candidates *c)
 {
     rep_state *s = st;
+    if (cands_indexed(c, &s->prompt) && cands_indexed(c, &s->gen)) {
+        /* only the tokens seen: each once (the prompt's, then the
+         * generated ones not in the prompt) */
+        for (size_t i = 0; i < s->prompt.n_seen; i++)
+            rep_one(s, &c->data[s->prompt.seen[i]]);
+        for (size_t i = 0; i < s->gen.n_seen; i++)
+            if (!counts_get(&s->prompt, s->gen.seen[i]))
+                rep_one(s, &c->data[s->gen.seen[i]]);
+        return FW_OK;
+    }
     for (size_t i = 0; i < c->n; i++) {
         fw_token t = c->data[i].id;
         if (counts_get(&s->prompt, t) || counts_get(&s->gen, t)) {
@@ -237,17 +303,15 @@ static void rep_accept(void *st, fw_token t) { counts_add(&((rep_state *)st)->ge
 static void rep_reset(void *st)
 {
     rep_state *s = st;
-    if (s->gen.n)
-        memset(s->gen.n, 0, s->gen.cap * sizeof *s->gen.n);
-    if (s->prompt.n)
-        memset(s->prompt.n, 0, s->prompt.cap * sizeof *s->prompt.n);
+    counts_clear(&s->gen);
+    counts_clear(&s->prompt);
 }
 
 static void rep_free(void *st)
 {
     rep_state *s = st;
-    fwi_free(s->prompt.n);
-    fwi_free(s->gen.n);
+    counts_free(&s->prompt);
+    counts_free(&s->gen);
     fwi_free(s);
 }
 
@@ -259,7 +323,7 @@ static void *rep_clone(const void *st)
         return NULL;
     d->theta = s->theta;
     if (counts_copy(&d->prompt, &s->prompt) || counts_copy(&d->gen, &s->gen)) {
-        fwi_free(d->prompt.n);
+        counts_free(&d->prompt);
         fwi_free(d);
         return NULL;
     }
@@ -296,6 +360,13 @@ typedef struct {
 static fw_status fp_apply(void *st, fw_candidates *c)
 {
     fp_state *s = st;
+    if (cands_indexed(c, &s->gen)) {
+        for (size_t i = 0; i < s->gen.n_seen; i++) {
+            const fw_token t = s->gen.seen[i];
+            c->data[t].logit -= (float)s->gen.n[t] * s->freq + s->pres;
+        }
+        return FW_OK;
+    }
     for (size_t i = 0; i < c->n; i++) {
         int32_t k = counts_get(&s->gen, c->data[i].id);
         if (k)
@@ -309,13 +380,12 @@ static void fp_accept(void *st, fw_token t) { counts_add(&((fp_state *)st)->gen,
 static void fp_reset(void *st)
 {
     fp_state *s = st;
-    if (s->gen.n)
-        memset(s->gen.n, 0, s->gen.cap * sizeof *s->gen.n);
+    counts_clear(&s->gen);
 }
 
 static void fp_free(void *st)
 {
-    fwi_free(((fp_state *)st)->gen.n);
+    counts_free(&((fp_state *)st)->gen);
     fwi_free(st);
 }
 
@@ -363,7 +433,7 @@ static fw_status topk_apply(void *st, fw_candidates *c)
     int32_t k = ((k_state *)st)->k;
     if (k <= 0 || (size_t)k >= c->n)
         return FW_OK;
-    fwi_cands_sort_desc(c); /* ties at the boundary go to the lower id */
+    fwi_cands_top(c, (size_t)k); /* ties at the boundary go to the lower id */
     fwi_cands_keep(c, (size_t)k);
     return FW_OK;
 }
@@ -400,15 +470,25 @@ static fw_status topp_apply(void *st, fw_candidates *c)
     fw_status s = fwi_cands_softmax(c);
     if (s != FW_OK)
         return s;
-    fwi_cands_sort_desc(c);
-    double run = 0;
+    /* the nucleus is usually small: select the top 64, 512, ... until
+     * their mass reaches p, sorting only those */
     size_t keep = c->n;
-    for (size_t i = 0; i < c->n; i++) {
-        run += c->data[i].p;
-        if (run >= p) {
+    for (size_t k = 64;; k *= 8) {
+        const size_t m = k < c->n ? k : c->n;
+        fwi_cands_top(c, m);
+        double run = 0;
+        size_t i = 0;
+        for (; i < m; i++) {
+            run += c->data[i].p;
+            if (run >= p)
+                break;
+        }
+        if (i < m) {
             keep = i + 1;
             break;
         }
+        if (m == c->n)
+            break;
     }
     fwi_cands_keep(c, keep);
     return FW_OK;
@@ -714,6 +794,7 @@ FW_API fw_status fw_stage_custom(const fw_stage_iface *iface, void *state,
     s->magic = FWI_STAGE_MAGIC;
     s->iface = copy;
     s->state = state;
+    s->custom = 1;
     *out = s;
     return FW_OK;
 }

@@ -156,6 +156,80 @@ static void test_top_k(void **state)
     assert_int_equal(fw_stage_top_k(-2, &s), FW_E_RANGE);
 }
 
+/* order of the reference: logit descending, ties by lower id */
+static int by_logit_desc(const void *a, const void *b)
+{
+    const fw_token_data *x = a, *y = b;
+    if (x->logit != y->logit)
+        return x->logit > y->logit ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* top_k and top_p select instead of sorting everything: on large random
+ * vocabularies with many ties their survivors, in order, are exactly
+ * those of a full sort (ties at the boundary to the lower id). */
+static void test_top_k_top_p_selection(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    fw_token_data *d = malloc(N * sizeof *d), *ref = malloc(N * sizeof *ref);
+    float *l = malloc(N * sizeof *l);
+    uint32_t x = 12345;
+    for (int round = 0; round < 24; round++) {
+        const int n = round < 12 ? N : 100 + round * 37;
+        for (int i = 0; i < n; i++) {
+            x = x * 1664525u + 1013904223u;
+            /* few distinct values in half the rounds: many ties */
+            l[i] = round % 2 ? (float)((x >> 8) % 7) : (float)(x >> 8) / 16777216.0f * 8;
+        }
+        const int32_t ks[] = {1, 2, 40, 63, 64, 65, 1000, n - 1};
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+            fw_candidates c = cands(d, l, (size_t)n);
+            fw_stage *s;
+            assert_int_equal(fw_stage_top_k(ks[j], &s), FW_OK);
+            apply1(s, &c);
+            fw_stage_free(s);
+            for (int i = 0; i < n; i++)
+                ref[i] = (fw_token_data){(fw_token)i, l[i], 0};
+            qsort(ref, (size_t)n, sizeof *ref, by_logit_desc);
+            assert_int_equal(c.n, ks[j] < n ? ks[j] : n);
+            for (size_t i = 0; ks[j] < n && i < c.n; i++)
+                assert_int_equal(c.data[i].id, ref[i].id);
+        }
+        const float ps[] = {0.01f, 0.3f, 0.9f, 0.999f};
+        for (size_t j = 0; j < sizeof ps / sizeof ps[0]; j++) {
+            fw_candidates c = cands(d, l, (size_t)n);
+            fw_stage *s;
+            assert_int_equal(fw_stage_top_p(ps[j], &s), FW_OK);
+            apply1(s, &c);
+            fw_stage_free(s);
+            /* reference: softmax in double, sorted, the shortest prefix
+             * reaching p (within float rounding of the mass) */
+            for (int i = 0; i < n; i++)
+                ref[i] = (fw_token_data){(fw_token)i, l[i], 0};
+            qsort(ref, (size_t)n, sizeof *ref, by_logit_desc);
+            double z = 0;
+            for (int i = 0; i < n; i++)
+                z += exp((double)ref[i].logit - ref[0].logit);
+            double run = 0;
+            size_t want = (size_t)n;
+            for (int i = 0; i < n; i++) {
+                run += exp((double)ref[i].logit - ref[0].logit) / z;
+                if (run >= ps[j] - 1e-5) {
+                    want = (size_t)i + 1;
+                    break;
+                }
+            }
+            assert_true(c.n >= want && c.n <= want + 64);
+            for (size_t i = 0; i < c.n; i++)
+                assert_int_equal(c.data[i].id, ref[i].id);
+        }
+    }
+    free(d);
+    free(ref);
+    free(l);
+}
+
 static void test_top_p(void **state)
 {
     (void)state;
@@ -611,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_frequency_presence),
         cmocka_unit_test(test_temperature_and_greedy),
         cmocka_unit_test(test_top_k),
+        cmocka_unit_test(test_top_k_top_p_selection),
         cmocka_unit_test(test_top_p),
         cmocka_unit_test(test_min_p),
         cmocka_unit_test(test_typical_p),
