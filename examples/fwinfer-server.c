@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,13 +128,22 @@ static void head(sbuf *h, int status, const char *type, long long content_length
     sb_puts(h, "\r\n");
 }
 
+/* Every answer goes through here: a slow reader is given --timeout
+ * seconds without progress, and nothing once the server is stopping. */
+static server *g_srv;
+
+static int ssend(int fd, const void *data, size_t n)
+{
+    return http_send(fd, data, n, &g_srv->stopping, g_srv->lim.timeout_s);
+}
+
 static int send_response(int fd, int status, const char *type, const char *body, size_t n,
                          const char *extra)
 {
     sbuf h = {0};
     head(&h, status, type, (long long)n, extra);
     sb_put(&h, body, n);
-    int rc = h.failed ? -1 : http_send(fd, h.p, h.n);
+    int rc = h.failed ? -1 : ssend(fd, h.p, h.n);
     sb_free(&h);
     return rc;
 }
@@ -422,7 +430,7 @@ static int stream_send(gen *g, const char *data, size_t n)
     if (!g->headers_sent) {
         sbuf h = {0};
         head(&h, 200, "text/event-stream", -1, g->extra);
-        int rc = h.failed ? -1 : http_send(g->fd, h.p, h.n);
+        int rc = h.failed ? -1 : ssend(g->fd, h.p, h.n);
         sb_free(&h);
         g->headers_sent = 1;
         if (rc) {
@@ -430,7 +438,7 @@ static int stream_send(gen *g, const char *data, size_t n)
             return -1;
         }
     }
-    if (n && http_send(g->fd, data, n)) {
+    if (n && ssend(g->fd, data, n)) {
         g->send_failed = 1;
         return -1;
     }
@@ -937,6 +945,7 @@ int main(int argc, char **argv)
     int rc = 1, lfd = -1;
     server s;
     memset(&s, 0, sizeof s);
+    g_srv = &s;
     s.alias = alias;
     s.verbose = verbose;
     s.max_queue = (int)max_queue;
@@ -1035,8 +1044,6 @@ int main(int argc, char **argv)
         if (fd < 0)
             continue;
         fcntl(fd, F_SETFD, FD_CLOEXEC);
-        struct timeval tv = {timeout, 0};
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = NULL;

@@ -40,17 +40,30 @@ const char *http_reason(int status)
     }
 }
 
-int http_send(int fd, const void *data, size_t n)
+int http_send(int fd, const void *data, size_t n, atomic_int *stop, double timeout_s)
 {
     const char *p = data;
+    double deadline = now_s() + timeout_s;
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* the client reads slowly: wait, but not forever */
+            if (stop && atomic_load(stop))
+                return -1;
+            double left = deadline - now_s();
+            if (left <= 0)
+                return -1;
+            struct pollfd pf = {fd, POLLOUT, 0};
+            poll(&pf, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+            continue;
+        }
         if (w <= 0)
-            return -1; /* gone, or SO_SNDTIMEO passed (EAGAIN) */
+            return -1;
         p += w;
         n -= (size_t)w;
+        deadline = now_s() + timeout_s; /* progress */
     }
     return 0;
 }
@@ -309,7 +322,7 @@ int http_read_request(int fd, const http_limits *lim, atomic_int *stop,
     b = NULL;
     if (expect_continue && have < blen) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (http_send(fd, cont, sizeof cont - 1)) {
+        if (http_send(fd, cont, sizeof cont - 1, stop, lim->timeout_s)) {
             status = -1;
             goto fail;
         }

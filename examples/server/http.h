@@ -31,9 +31,10 @@ typedef struct http_request {
 int http_read_request(int fd, const http_limits *lim, atomic_int *stop,
                       http_request *req, const char **why);
 
-/* Send everything (MSG_NOSIGNAL; the socket's send timeout bounds a slow
- * reader).  0 on success, -1 if the peer is gone or too slow. */
-int http_send(int fd, const void *data, size_t n);
+/* Send everything.  0 on success; -1 if the peer is gone, or made no
+ * progress for timeout_s seconds, or `stop` (may be NULL) was set while
+ * waiting for it. */
+int http_send(int fd, const void *data, size_t n, atomic_int *stop, double timeout_s);
 
 /* The status line's reason phrase. */
 const char *http_reason(int status);
