@@ -188,9 +188,25 @@ static void send_error(int fd, int status, const char *message, const char *para
     sb_free(&b);
 }
 
+/* The request fields that are not sampling parameters (those are known to
+ * fw_sampler_params_info). */
+static int is_request_field(const char *name)
+{
+    static const char *const fields[] = {
+        "prompt", "messages", "max_tokens", "n", "logprobs", "top_logprobs", "echo",
+        "echo_last", "raw_output", "ignore_eos", "stop", "seed", "logit_bias",
+        "chat_template", "add_generation_prompt", "chat_template_kwargs",
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (!strcmp(name, fields[i]))
+            return 1;
+    return fw_sampler_params_info(name, NULL, NULL, NULL, NULL, NULL) == FW_OK;
+}
+
 /* The request field a library error message names, into out (or ""): the
  * messages say "request field 'NAME' ...", or start with the field's name
- * ("temperature = 3 is out of range", "logit_bias: ...", "stop[0] ..."). */
+ * ("temperature = 3 is out of range", "logit_bias: ...", "stop[0] ...",
+ * "prompt token 9 ..."). */
 static void error_param(const char *msg, char *out, size_t cap)
 {
     out[0] = 0;
@@ -207,12 +223,10 @@ static void error_param(const char *msg, char *out, size_t cap)
     size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz_");
     if (n == 0 || n >= cap)
         return;
-    const char *rest = msg + n;
-    if (!strncmp(rest, " = ", 3) || rest[0] == ':' || rest[0] == '[' || rest[0] == '.' ||
-        !strncmp(rest, " must", 5)) {
-        memcpy(out, msg, n);
-        out[n] = 0;
-    }
+    memcpy(out, msg, n);
+    out[n] = 0;
+    if (!is_request_field(out))
+        out[0] = 0;
 }
 
 static int status_of(fw_status st)
@@ -239,7 +253,7 @@ static void send_fw_error(int fd, fw_status st, const char *extra)
     const char *msg = fw_last_error();
     error_param(msg, param, sizeof param);
     send_error(fd, status_of(st), msg[0] ? msg : fw_status_str(st), param[0] ? param : NULL,
-               NULL, extra);
+               st == FW_E_CONTEXT_FULL ? "context_length_exceeded" : NULL, extra);
 }
 
 /* ---- the context pool ---- */

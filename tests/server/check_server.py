@@ -298,6 +298,11 @@ def main():
             st, _, b = srv.json('POST', '/v1/completions', dict(req, **{field: value}))
             check_error('out of range %s=%r' % (field, value), st, b, 400, param=field,
                         in_message=field)
+        st, _, b = srv.json('POST', '/v1/completions', dict(req, prompt=[1, 2, 99999]))
+        check_error('prompt token out of range', st, b, 400, param='prompt')
+        st, _, b = srv.json('POST', '/v1/completions', dict(req, prompt='hello ' * 3000))
+        check_error('prompt longer than the context', st, b, 400,
+                    code='context_length_exceeded')
         st, _, b = srv.json('POST', '/v1/completions', dict(req, frobnicate=1))
         check_error('unknown field', st, b, 400, param='frobnicate')
         st, _, b = srv.json('POST', '/v1/completions', dict(req, messages=chat['messages']))
