@@ -68,5 +68,8 @@ test(`${TOTAL} requests, ${IN_FLIGHT} in flight: all well-formed, memory flat`, 
   const after = rssKiB();
   console.log(`${TOTAL} requests in ${seconds.toFixed(1)} s; server RSS ${before} -> ${after} KiB`);
   assert.ok(seconds < 60, `took ${seconds} s`);
+  // a sanitizer's quarantine keeps freed memory: RSS says nothing there
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  if (/lib[at]san/.test(maps)) return t.diagnostic('sanitized server: RSS not checked');
   assert.ok(after - before < 10 * 1024, `RSS grew by ${after - before} KiB`);
 });
