@@ -1055,8 +1055,14 @@ int main(int argc, char **argv)
         if (pr <= 0 || !(pf[0].revents & POLLIN))
             continue;
         int fd = accept(lfd, NULL, NULL);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                struct timespec pause = {0, 100000000}; /* out of descriptors: let
+                                                           connections finish */
+                nanosleep(&pause, NULL);
+            }
             continue;
+        }
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
