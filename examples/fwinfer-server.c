@@ -668,6 +668,9 @@ static void handle_generate(server *s, int fd, const http_request *req, int chat
     else
         st = fw_generate_json(sl->ctx, body, len, ov, ovl, on_event, &g, &r);
     g.stream = saved_stream;
+    /* the result does not need the context: free it before the client sees
+     * the end of the answer (its next request finds it free) */
+    release(s, sl);
     if (atomic_load(&s->stopping))
         g.cancelled = 1;
     if (st == FW_E_NOMEM && !r && (!g.role_sent || !g.offset))
@@ -713,7 +716,6 @@ static void handle_generate(server *s, int fd, const http_request *req, int chat
         free(j);
     }
     fw_result_free(r);
-    release(s, sl);
     free(g.role_sent);
     free(g.offset);
 }
