@@ -9,7 +9,9 @@
  * as ../shared/peer/llama_peer.c) in one batch; decode = G single-token
  * steps, greedy.  Each figure is the median of REPS repetitions after a
  * warm-up.  Also: load time, peak anonymous memory (weights are mapped, so
- * this is KV cache + scratch + code), kernel level.
+ * this is KV cache + scratch + code), kernel level, and the time to the
+ * first token: from the start of loading to the logits of the warm-up's
+ * prompt (min(P, 16) tokens, the weights touched for the first time).
  *
  * --choices N: instead, the throughput of a request for N choices of G
  * tokens each (fw_generate_json, "n": N, a 16-token prompt, temperature 1,
@@ -180,13 +182,15 @@ int main(int argc, char **argv)
     if (choices > 0)
         return bench_choices(m, c, path, prompt, threads, G, R, choices, load_s);
     double *pre = malloc(sizeof(double) * (size_t)R), *dec = malloc(sizeof(double) * (size_t)R);
-    double peak = 0;
+    double peak = 0, ttft = 0;
     for (int r = -1; r < R; r++) {
         int p = r < 0 ? (P < 16 ? P : 16) : P, g = r < 0 ? 4 : G;
         double a = now_s();
         if (fw_context_eval(c, 0, 0, prompt, (size_t)p, 0) != FW_OK)
             goto fail;
         double b = now_s();
+        if (r < 0)
+            ttft = b - t0;
         fw_token tok = argmax(fw_context_logits(c, -1), n_vocab);
         for (int i = 0; i < g; i++) {
             if (fw_context_eval(c, 0, p + i, &tok, 1, 0) != FW_OK)
@@ -208,8 +212,9 @@ int main(int argc, char **argv)
     if (json)
         printf("{\"model\":\"%s\",\"driver\":\"fwinfer-bench\",\"threads\":%d,\"prompt\":%d,"
                "\"gen\":%d,\"reps\":%d,\"load_s\":%.3f,\"prefill_tok_s\":%.2f,"
-               "\"decode_tok_s\":%.2f,\"rss_anon_mib\":%.1f,\"isa\":\"%s\"}\n",
-               base, threads, P, G, R, load_s, mp, md, peak, fw_context_isa(c));
+               "\"decode_tok_s\":%.2f,\"ttft_s\":%.3f,\"rss_anon_mib\":%.1f,"
+               "\"isa\":\"%s\"}\n",
+               base, threads, P, G, R, load_s, mp, md, ttft, peak, fw_context_isa(c));
     else
         printf("%s: %d threads, %s: prefill %.1f tok/s (P=%d), decode %.1f tok/s (G=%d), "
                "load %.3f s, peak anon %.1f MiB\n",
