@@ -131,6 +131,45 @@ FW_API const char *fw_last_error(void);
 typedef void (*fw_log_fn)(int32_t level, const char *message, void *user_data);
 
 /* ------------------------------------------------------------------------ */
+/* Memory allocation                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The functions every heap allocation of the library goes through (as
+ * zstd's customMem or SQLite's SQLITE_CONFIG_MALLOC).  `user_data` is
+ * passed to each.  malloc_fn, realloc_fn and free_fn are required;
+ * calloc_fn is optional (NULL: malloc_fn, then zeroing).  The library
+ * never asks for 0 bytes and never frees NULL; realloc_fn is called with
+ * ptr NULL to allocate.  Memory must be aligned as malloc's
+ * (alignof(max_align_t)).  A function returns NULL to fail; the library
+ * call then fails with FW_E_NOMEM and releases what it had allocated.
+ * The functions may be called from any thread that calls the library and
+ * from the context's worker threads, concurrently, so they must be
+ * thread-safe.  Model weights are memory-mapped or, without mmap, read
+ * into a buffer from malloc_fn; threads' stacks are not allocated
+ * through it. */
+typedef struct fw_allocator {
+    uint32_t struct_size; /* sizeof(fw_allocator) */
+    uint32_t reserved;    /* 0 */
+    void *(*malloc_fn)(size_t size, void *user_data);
+    void *(*calloc_fn)(size_t n, size_t size, void *user_data);
+    void *(*realloc_fn)(void *ptr, size_t size, void *user_data);
+    void (*free_fn)(void *ptr, void *user_data);
+    void *user_data;
+} fw_allocator;
+
+/* Install `allocator` (copied) for all later allocations of the library;
+ * NULL restores the default (the C library's malloc, calloc, realloc,
+ * free).  Call it before any other libfwinfer call or when no object of
+ * the library is alive: it fails with FW_E_STATE, changing nothing, while
+ * any block allocated through the current allocator is alive (a model,
+ * context, sampler, stage, result or detokenizer stream not yet freed), so
+ * memory is always freed by the allocator that allocated it.
+ * FW_E_INVALID_ARG for a struct_size smaller than sizeof(fw_allocator) or
+ * a required function missing.  Not thread-safe: no other libfwinfer call
+ * may run in any thread during it. */
+FW_API fw_status fw_set_allocator(const fw_allocator *allocator);
+
+/* ------------------------------------------------------------------------ */
 /* Opaque handles                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1015,7 +1054,9 @@ FW_API fw_status fw_result_text(const fw_result *result, int32_t choice,
 FW_API const char *fw_result_finish_reason(const fw_result *result,
                                            int32_t choice);
 /* The generated token ids of choice i: pointer valid until
- * fw_result_free, count in *n. */
+ * fw_result_free, count in *n.  NULL (and *n 0) for a bad handle or index,
+ * or when the array (made on the first call) cannot be allocated;
+ * fw_last_error() then says which. */
 FW_API const fw_token *fw_result_tokens(const fw_result *result,
                                         int32_t choice, size_t *n);
 /* Raw logprob and sampling logprob of generated token j of choice i. */
