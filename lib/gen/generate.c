@@ -236,9 +236,12 @@ static fw_status gen_choice(gen_state *g, int32_t ci, fw_sampler *smp,
         fwi_free(big);
         /* raw completion: special tokens as text */
         size_t rn = 0;
-        if (fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece,
-                              sizeof piece, &rn) == FW_OK)
+        ps = fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece,
+                               sizeof piece, &rn);
+        if (ps == FW_OK)
             fwi_sbuf_put(&c->raw, piece, rn);
+        else if (ps == FW_E_NOMEM)
+            c->raw.failed = 1;
         if (rec_push(c, &rec) || gen.failed) {
             st = fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
             break;
@@ -293,13 +296,16 @@ static fw_status gen_choice(gen_state *g, int32_t ci, fw_sampler *smp,
         size_t tn = 0;
         if (strcmp(c->finish, "stop") != 0 || !rq->n_stop ||
             find_stop(rq, gen.data ? gen.data : "", gen.len, 0) < 0) {
-            if (fw_detok_stream_flush(ds, tail, sizeof tail, &tn) == FW_OK && tn)
+            fw_status fs = fw_detok_stream_flush(ds, tail, sizeof tail, &tn);
+            if (fs == FW_OK && tn)
                 fwi_sbuf_put(&gen, tail, tn);
+            else if (fs == FW_E_NOMEM)
+                gen.failed = 1;
         }
         emit(g, ci, NULL, gen.data ? gen.data + emitted : "",
              gen.len > emitted ? gen.len - emitted : 0, c->finish);
         fwi_sbuf_put(&c->text, gen.data ? gen.data : "", gen.len);
-        if (c->text.failed || c->raw.failed)
+        if (c->text.failed || c->raw.failed || gen.failed)
             st = fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
     }
     fwi_sbuf_free(&gen);
@@ -470,8 +476,11 @@ fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
             }
             char piece[256];
             size_t pn;
-            if (fw_token_to_piece(model, e->id, 0, piece, sizeof piece, &pn) == FW_OK)
+            fw_status ps = fw_token_to_piece(model, e->id, 0, piece, sizeof piece, &pn);
+            if (ps == FW_OK)
                 fwi_sbuf_put(&echo_text, piece, pn);
+            else if (ps == FW_E_NOMEM)
+                st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
         }
     }
     if (st == FW_OK && n_echo && echo_from == 0 && r->chat_template) {

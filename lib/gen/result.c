@@ -55,12 +55,16 @@ FW_API const fw_token *fw_result_tokens(const fw_result *r, int32_t i, size_t *n
     fwi_choice *c = (fwi_choice *)choice(r, i);
     if (n)
         *n = 0;
-    if (!c)
+    if (!c) {
+        fwi_fail(NULL, FW_E_NOT_FOUND, "fw_result_tokens: no choice %d", (int)i);
         return NULL;
+    }
     if (!c->gen_ids) {
         c->gen_ids = fwi_malloc_array(c->n_recs ? c->n_recs : 1, sizeof *c->gen_ids);
-        if (!c->gen_ids)
+        if (!c->gen_ids) {
+            fwi_fail(r, FW_E_NOMEM, "fw_result_tokens: out of memory");
             return NULL;
+        }
         for (size_t k = c->n_echo; k < c->n_recs; k++)
             c->gen_ids[k - c->n_echo] = c->recs[k].id;
     }
@@ -135,10 +139,13 @@ static void piece(const fw_model *m, fw_token t, fwi_sbuf *b)
 {
     char buf[256];
     size_t n;
-    if (fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n) == FW_OK)
+    fw_status st = fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n);
+    if (st == FW_OK)
         fwi_sbuf_json_str(b, buf, n);
     else
         fwi_sbuf_puts(b, "\"\"");
+    if (st == FW_E_NOMEM)
+        b->failed = 1;
 }
 
 static void logprobs_json(const fw_result *r, const fw_model *m, const fwi_tokrec *recs,
@@ -197,8 +204,11 @@ static void chat_token(const fw_model *m, fw_token t, float lp, fwi_sbuf *b)
 {
     char buf[256];
     size_t n = 0;
-    if (fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n) != FW_OK)
+    fw_status st = fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n);
+    if (st != FW_OK)
         n = 0;
+    if (st == FW_E_NOMEM)
+        b->failed = 1;
     fwi_sbuf_puts(b, "\"token\":");
     fwi_sbuf_json_str(b, buf, n);
     fwi_sbuf_puts(b, ",\"logprob\":");

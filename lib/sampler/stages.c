@@ -73,6 +73,7 @@ FW_API fw_status fw_stage_temperature(float temperature, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("temperature", temperature, 0, 2, 0);
     if (st != FW_OK)
         return st;
@@ -99,6 +100,7 @@ FW_API fw_status fw_stage_greedy(fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     static const fw_stage_iface iface = {sizeof(fw_stage_iface), "greedy",
                                          greedy_apply, NULL, NULL, NULL, NULL};
     return fwi_stage_make(&iface, NULL, 0, out);
@@ -138,8 +140,12 @@ static void *bias_clone(const void *st)
 FW_API fw_status fw_stage_logit_bias(const fw_logit_bias *bias, uint32_t n,
                                      fw_stage **out)
 {
-    if (!out || (!bias && n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "bias or out is NULL");
+    if (!out)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
+    if (!bias && n)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "bias is NULL but n is %u",
+                        (unsigned)n);
     for (uint32_t i = 0; i < n; i++) {
         if (bias[i].token < 0)
             return fwi_fail(NULL, FW_E_RANGE, "logit_bias: token id %d is negative",
@@ -272,6 +278,7 @@ FW_API fw_status fw_stage_repetition_penalty(float penalty, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("repetition_penalty", penalty, 0, 2, 1);
     if (st != FW_OK)
         return st;
@@ -338,6 +345,7 @@ FW_API fw_status fw_stage_frequency_presence(float frequency, float presence,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("frequency_penalty", frequency, -2, 2, 0);
     if (st == FW_OK)
         st = range_check("presence_penalty", presence, -2, 2, 0);
@@ -374,6 +382,7 @@ FW_API fw_status fw_stage_top_k(int32_t k, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     if (k < -1)
         return fwi_fail(NULL, FW_E_RANGE, "top_k = %d is out of range (>= -1)",
                         (int)k);
@@ -419,6 +428,7 @@ static fw_status make_p(const char *name, float p,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check(name, p, 0, 1, 0);
     if (st != FW_OK)
         return st;
@@ -564,6 +574,7 @@ FW_API fw_status fw_stage_dist(uint64_t seed, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     dist_state *s = fwi_malloc(sizeof *s);
     if (!s)
         return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
@@ -655,6 +666,7 @@ static fw_status make_miro(int version, float target, float lr, int32_t n_vocab,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     if (isnan(target) || !(target > 0) || isinf(target))
         return fwi_fail(NULL, FW_E_RANGE,
                         "mirostat_target = %g is out of range (> 0)", (double)target);
@@ -696,9 +708,13 @@ FW_API fw_status fw_stage_mirostat_v1(float target, float lr, int32_t n_vocab,
 FW_API fw_status fw_stage_custom(const fw_stage_iface *iface, void *state,
                                  fw_stage **out)
 {
+    if (out)
+        *out = NULL;
     if (!out || !iface || !iface->apply)
         return fwi_fail(NULL, FW_E_INVALID_ARG,
-                        "custom stage: iface, iface->apply and out are required");
+                        "custom stage: %s is NULL (iface, iface->apply and out "
+                        "are required)",
+                        !out ? "out" : !iface ? "iface" : "iface->apply");
     fw_stage_iface copy;
     memset(&copy, 0, sizeof copy);
     size_t n = iface->struct_size < sizeof copy ? iface->struct_size : sizeof copy;
