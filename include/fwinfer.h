@@ -309,6 +309,15 @@ FW_API void fw_model_params_init(fw_model_params *params);
  *
  * On success *out_model owns the mapping; free it with fw_model_free.  On
  * failure *out_model is NULL and fw_last_error() says why.
+ *
+ * The file while the model is alive: replacing it (rename over it) or
+ * deleting it (unlink) is safe, the model keeps the old contents.  Do not
+ * truncate or rewrite a file in place while a model loaded from it with
+ * mmap is alive: the weights are mapped, and reading a page the file no
+ * longer has raises SIGBUS in the process (a library cannot prevent that
+ * without copying the weights; use_mmap 0 reads them into memory instead).
+ * A file already truncated when it is loaded fails with FW_E_FORMAT naming
+ * the tensor and the offsets.
  * Thread-safe: any number of models may be loaded concurrently. */
 FW_API fw_status fw_model_load(const char *path, const fw_model_params *params,
                                fw_model **out_model);
@@ -580,8 +589,10 @@ FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
  * fw_context_state_size gives the bytes fw_context_state_save writes now;
  * save writes into buf[0..cap) and reports the size in *n_written
  * (FW_E_BUFFER_TOO_SMALL if cap is smaller).  The _file variants write and
- * read a file; a write error (a full disk) is FW_E_IO naming the file, and
- * the partial file is removed. */
+ * read a file; a file that cannot be created (a missing directory) or a
+ * write error (a full disk) is FW_E_IO naming the file and the system's
+ * reason, and a partial regular file is removed (a device such as
+ * /dev/full is left alone). */
 FW_API fw_status fw_context_state_size(const fw_context *ctx, size_t *size);
 FW_API fw_status fw_context_state_save(fw_context *ctx, void *buf, size_t cap,
                                        size_t *n_written);
