@@ -26,6 +26,19 @@
  *    where is stored (a) in the calling thread's last-error slot, read with
  *    fw_last_error(), and (b) when the call has a handle, in that handle,
  *    read with fw_model_errmsg() and friends.
+ *  - Misuse: a NULL handle, or a handle already freed (detected by a magic
+ *    number that free clears, as long as the memory was not reused: use
+ *    after free stays a bug), gives FW_E_INVALID_ARG naming the handle
+ *    ("context is NULL or freed") from functions returning fw_status; the
+ *    others return their empty value (0, -1 for an index or id, "" for a
+ *    message or name, NULL for a pointer) and destructors do nothing.  A
+ *    NULL pointer where data or an out-parameter is required, a NULL
+ *    buffer with cap > 0, or unknown flag bits give FW_E_INVALID_ARG; a
+ *    token id outside 0 .. n_vocab-1, a sequence id outside
+ *    0 .. n_seq_max-1, a position out of order and other values outside
+ *    their documented range give FW_E_RANGE; an index past the end (a
+ *    choice, a metadata key, a tensor) gives FW_E_NOT_FOUND.  The message
+ *    names the argument and the value.
  *  - The library never prints, never calls exit() or abort().  Diagnostics go
  *    to a log callback, which is silent by default.
  *
@@ -556,9 +569,12 @@ FW_API fw_status fw_context_eval(fw_context *ctx, int32_t seq, int32_t pos,
  * were not kept.  Owned by the context; valid until its next eval or free. */
 FW_API const float *fw_context_logits(const fw_context *ctx, int32_t i);
 
-/* Sequence management: the number of evaluated positions of `seq`; drop
- * everything from position `len` on; empty it; copy src's cache over dst
- * (how n choices share one prompt evaluation). */
+/* Sequence management: the number of evaluated positions of `seq` (0 for
+ * a NULL or freed context or a sequence id out of range); drop everything
+ * from position `len` on (0 <= len <= the sequence's length); empty it;
+ * copy src's cache over dst (how n choices share one prompt evaluation).
+ * A sequence id outside 0 .. n_seq_max-1 or a len out of range is
+ * FW_E_RANGE naming it; a NULL or freed context FW_E_INVALID_ARG. */
 FW_API int32_t fw_context_seq_len(const fw_context *ctx, int32_t seq);
 FW_API fw_status fw_context_seq_truncate(fw_context *ctx, int32_t seq,
                                          int32_t len);
@@ -587,8 +603,9 @@ FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
  * n_seq_max); on any error the context is left as it was.
  *
  * fw_context_state_size gives the bytes fw_context_state_save writes now;
- * save writes into buf[0..cap) and reports the size in *n_written
- * (FW_E_BUFFER_TOO_SMALL if cap is smaller).  The _file variants write and
+ * save writes into buf[0..cap) and reports the size in *n_written (may be
+ * NULL) (FW_E_BUFFER_TOO_SMALL if cap is smaller, FW_E_INVALID_ARG if buf
+ * is NULL and cap is not 0).  The _file variants write and
  * read a file; a file that cannot be created (a missing directory) or a
  * write error (a full disk) is FW_E_IO naming the file and the system's
  * reason, and a partial regular file is removed (a device such as
@@ -691,6 +708,9 @@ FW_API fw_status fw_tokenize(const fw_model *model, const char *text,
 #define FW_DETOK_UNPARSE_SPECIAL 2u /* render control tokens as their text */
 #define FW_DETOK_NO_CLEANUP 4u      /* skip the " ." -> "." space clean-up
                                        some vocabularies ask for */
+/* (fw_token_to_piece, fw_detokenize and fw_detok_stream_new: other flag
+ * bits are FW_E_INVALID_ARG; a token outside 0 .. n_vocab-1 is FW_E_RANGE
+ * naming it.) */
 
 /* The text of one token as generated text shows it (SPM "\xe2\x96\x81" becomes
  * a space, byte tokens their byte, byte-level BPE decoded), into a caller
@@ -855,6 +875,7 @@ FW_API fw_status fw_stage_min_p(float p, fw_stage **out);
 FW_API fw_status fw_stage_typical_p(float p, fw_stage **out);
 FW_API fw_status fw_stage_mirostat_v2(float target, float lr, uint64_t seed,
                                       fw_stage **out);
+/* n_vocab <= 0: the number of candidates of each call */
 FW_API fw_status fw_stage_mirostat_v1(float target, float lr, int32_t n_vocab,
                                       uint64_t seed, fw_stage **out);
 /* random selection: inverse CDF over the survivors in token-id order */

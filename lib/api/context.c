@@ -502,7 +502,9 @@ FW_API fw_status fw_context_state_save(fw_context *c, void *buf, size_t cap,
         return st;
     if (n_written)
         *n_written = need;
-    if (!buf || cap < need)
+    if (!buf && cap > 0)
+        return ctx_fail(c, FW_E_INVALID_ARG, "buf is NULL but cap is %zu", cap);
+    if (cap < need)
         return ctx_fail(c, FW_E_BUFFER_TOO_SMALL,
                         "state needs %zu bytes, the buffer has %zu", need, cap);
     const fwi_hparams *hp = &c->m->hp;

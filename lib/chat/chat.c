@@ -8,6 +8,7 @@
 
 #include "chat/chat.h"
 #include "chat/jinja.h"
+#include "model/model.h"
 #include "core/core.h"
 #include "core/json.h"
 #include "core/sbuf.h"
@@ -143,6 +144,8 @@ FW_API fw_status fw_chat_apply_template(const fw_model *model, const char *tmpl,
 {
     if (n_needed)
         *n_needed = 0;
+    if (model && !fwi_model_ok(model))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "chat template: model is freed");
     fw_status st = fwi_chat_check_msgs(model, msgs, n_msgs);
     if (st != FW_OK)
         return st;
@@ -180,6 +183,8 @@ FW_API fw_status fw_chat_apply_template_json(const fw_model *model, const char *
 {
     if (n_needed)
         *n_needed = 0;
+    if (model && !fwi_model_ok(model))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "chat template: model is freed");
     if (!messages_json)
         return fwi_fail(model, FW_E_INVALID_ARG, "chat template: messages_json is NULL");
     fwi_json *msgs = NULL, *vars = NULL;

@@ -37,6 +37,8 @@ FW_API int32_t fw_result_n_choices(const fw_result *r) { return rok(r) ? r->n_ch
 FW_API fw_status fw_result_text(const fw_result *r, int32_t i, char *buf, size_t cap,
                                 size_t *n_needed)
 {
+    if (!rok(r))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "result is NULL or freed");
     const fwi_choice *c = choice(r, i);
     if (!c)
         return fwi_fail(NULL, FW_E_NOT_FOUND, "no choice %d", (int)i);
@@ -76,6 +78,8 @@ FW_API const fw_token *fw_result_tokens(const fw_result *r, int32_t i, size_t *n
 FW_API fw_status fw_result_logprob(const fw_result *r, int32_t i, size_t j,
                                    float *logprob, float *sampling_logprob)
 {
+    if (!rok(r))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "result is NULL or freed");
     const fwi_choice *c = choice(r, i);
     if (!c || j >= c->n_recs - c->n_echo)
         return fwi_fail(NULL, FW_E_NOT_FOUND, "no token %zu in choice %d", j, (int)i);

@@ -272,7 +272,8 @@ static void *rep_clone(const void *st)
     return d;
 }
 
-void fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_reserve(fw_stage *stage, int32_t n_vocab);
 
 FW_API fw_status fw_stage_repetition_penalty(float penalty, fw_stage **out)
 {
@@ -751,8 +752,11 @@ FW_API const char *fw_stage_name(const fw_stage *stage)
 
 FW_API fw_status fw_stage_apply(fw_stage *stage, fw_candidates *c)
 {
-    if (!stage || stage->magic != FWI_STAGE_MAGIC || !c || (!c->data && c->n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "stage or candidates invalid");
+    if (!stage || stage->magic != FWI_STAGE_MAGIC)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "stage is NULL or freed");
+    if (!c || (!c->data && c->n))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "cands %s",
+                        c ? "->data is NULL" : "is NULL");
     c->selected = -1;
     fw_status st = fwi_cands_softmax(c); /* also rejects NaN / all -inf */
     if (st == FW_OK)
@@ -763,12 +767,28 @@ FW_API fw_status fw_stage_apply(fw_stage *stage, fw_candidates *c)
 }
 
 /* Feed prompt tokens to the repetition penalty (the only stage that counts
- * them). */
-void fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n)
+ * them).  FW_E_NOMEM if its counters cannot grow. */
+fw_status fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n)
 {
     if (stage->iface.apply != rep_apply)
-        return;
+        return FW_OK;
     rep_state *s = stage->state;
     for (size_t i = 0; i < n; i++)
-        counts_add(&s->prompt, t[i], 1);
+        if (counts_add(&s->prompt, t[i], 1))
+            return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
+    return FW_OK;
+}
+
+/* Make room in the counters of the penalty stages for the ids below
+ * n_vocab, so that accepting a token (which cannot fail) never allocates. */
+fw_status fwi_stage_reserve(fw_stage *stage, int32_t n_vocab)
+{
+    counts *c = NULL;
+    if (stage->iface.apply == rep_apply)
+        c = &((rep_state *)stage->state)->gen;
+    else if (stage->iface.apply == fp_apply)
+        c = &((fp_state *)stage->state)->gen;
+    if (c && n_vocab > 0 && counts_add(c, n_vocab - 1, 0))
+        return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
+    return FW_OK;
 }
