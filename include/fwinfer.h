@@ -26,6 +26,19 @@
  *    where is stored (a) in the calling thread's last-error slot, read with
  *    fw_last_error(), and (b) when the call has a handle, in that handle,
  *    read with fw_model_errmsg() and friends.
+ *  - Misuse: a NULL handle, or a handle already freed (detected by a magic
+ *    number that free clears, as long as the memory was not reused: use
+ *    after free stays a bug), gives FW_E_INVALID_ARG naming the handle
+ *    ("context is NULL or freed") from functions returning fw_status; the
+ *    others return their empty value (0, -1 for an index or id, "" for a
+ *    message or name, NULL for a pointer) and destructors do nothing.  A
+ *    NULL pointer where data or an out-parameter is required, a NULL
+ *    buffer with cap > 0, or unknown flag bits give FW_E_INVALID_ARG; a
+ *    token id outside 0 .. n_vocab-1, a sequence id outside
+ *    0 .. n_seq_max-1, a position out of order and other values outside
+ *    their documented range give FW_E_RANGE; an index past the end (a
+ *    choice, a metadata key, a tensor) gives FW_E_NOT_FOUND.  The message
+ *    names the argument and the value.
  *  - The library never prints, never calls exit() or abort().  Diagnostics go
  *    to a log callback, which is silent by default.
  *
@@ -129,6 +142,45 @@ FW_API const char *fw_last_error(void);
  * NUL-terminated line without a trailing newline, valid only during the call.
  * It is called on the thread that made the library call. */
 typedef void (*fw_log_fn)(int32_t level, const char *message, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Memory allocation                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The functions every heap allocation of the library goes through (as
+ * zstd's customMem or SQLite's SQLITE_CONFIG_MALLOC).  `user_data` is
+ * passed to each.  malloc_fn, realloc_fn and free_fn are required;
+ * calloc_fn is optional (NULL: malloc_fn, then zeroing).  The library
+ * never asks for 0 bytes and never frees NULL; realloc_fn is called with
+ * ptr NULL to allocate.  Memory must be aligned as malloc's
+ * (alignof(max_align_t)).  A function returns NULL to fail; the library
+ * call then fails with FW_E_NOMEM and releases what it had allocated.
+ * The functions may be called from any thread that calls the library and
+ * from the context's worker threads, concurrently, so they must be
+ * thread-safe.  Model weights are memory-mapped or, without mmap, read
+ * into a buffer from malloc_fn; threads' stacks are not allocated
+ * through it. */
+typedef struct fw_allocator {
+    uint32_t struct_size; /* sizeof(fw_allocator) */
+    uint32_t reserved;    /* 0 */
+    void *(*malloc_fn)(size_t size, void *user_data);
+    void *(*calloc_fn)(size_t n, size_t size, void *user_data);
+    void *(*realloc_fn)(void *ptr, size_t size, void *user_data);
+    void (*free_fn)(void *ptr, void *user_data);
+    void *user_data;
+} fw_allocator;
+
+/* Install `allocator` (copied) for all later allocations of the library;
+ * NULL restores the default (the C library's malloc, calloc, realloc,
+ * free).  Call it before any other libfwinfer call or when no object of
+ * the library is alive: it fails with FW_E_STATE, changing nothing, while
+ * any block allocated through the current allocator is alive (a model,
+ * context, sampler, stage, result or detokenizer stream not yet freed), so
+ * memory is always freed by the allocator that allocated it.
+ * FW_E_INVALID_ARG for a struct_size smaller than sizeof(fw_allocator) or
+ * a required function missing.  Not thread-safe: no other libfwinfer call
+ * may run in any thread during it. */
+FW_API fw_status fw_set_allocator(const fw_allocator *allocator);
 
 /* ------------------------------------------------------------------------ */
 /* Opaque handles                                                            */
@@ -270,6 +322,15 @@ FW_API void fw_model_params_init(fw_model_params *params);
  *
  * On success *out_model owns the mapping; free it with fw_model_free.  On
  * failure *out_model is NULL and fw_last_error() says why.
+ *
+ * The file while the model is alive: replacing it (rename over it) or
+ * deleting it (unlink) is safe, the model keeps the old contents.  Do not
+ * truncate or rewrite a file in place while a model loaded from it with
+ * mmap is alive: the weights are mapped, and reading a page the file no
+ * longer has raises SIGBUS in the process (a library cannot prevent that
+ * without copying the weights; use_mmap 0 reads them into memory instead).
+ * A file already truncated when it is loaded fails with FW_E_FORMAT naming
+ * the tensor and the offsets.
  * Thread-safe: any number of models may be loaded concurrently. */
 FW_API fw_status fw_model_load(const char *path, const fw_model_params *params,
                                fw_model **out_model);
@@ -526,9 +587,12 @@ FW_API fw_status fw_context_eval_batch(fw_context *ctx, const fw_token *tokens,
  * were not kept.  Owned by the context; valid until its next eval or free. */
 FW_API const float *fw_context_logits(const fw_context *ctx, int32_t i);
 
-/* Sequence management: the number of evaluated positions of `seq`; drop
- * everything from position `len` on; empty it; copy src's cache over dst
- * (how n choices share one prompt evaluation). */
+/* Sequence management: the number of evaluated positions of `seq` (0 for
+ * a NULL or freed context or a sequence id out of range); drop everything
+ * from position `len` on (0 <= len <= the sequence's length); empty it;
+ * copy src's cache over dst (how n choices share one prompt evaluation).
+ * A sequence id outside 0 .. n_seq_max-1 or a len out of range is
+ * FW_E_RANGE naming it; a NULL or freed context FW_E_INVALID_ARG. */
 FW_API int32_t fw_context_seq_len(const fw_context *ctx, int32_t seq);
 FW_API fw_status fw_context_seq_truncate(fw_context *ctx, int32_t seq,
                                          int32_t len);
@@ -557,10 +621,13 @@ FW_API uint64_t fw_context_layers_done(const fw_context *ctx);
  * n_seq_max); on any error the context is left as it was.
  *
  * fw_context_state_size gives the bytes fw_context_state_save writes now;
- * save writes into buf[0..cap) and reports the size in *n_written
- * (FW_E_BUFFER_TOO_SMALL if cap is smaller).  The _file variants write and
- * read a file; a write error (a full disk) is FW_E_IO naming the file, and
- * the partial file is removed. */
+ * save writes into buf[0..cap) and reports the size in *n_written (may be
+ * NULL) (FW_E_BUFFER_TOO_SMALL if cap is smaller, FW_E_INVALID_ARG if buf
+ * is NULL and cap is not 0).  The _file variants write and
+ * read a file; a file that cannot be created (a missing directory) or a
+ * write error (a full disk) is FW_E_IO naming the file and the system's
+ * reason, and a partial regular file is removed (a device such as
+ * /dev/full is left alone). */
 FW_API fw_status fw_context_state_size(const fw_context *ctx, size_t *size);
 FW_API fw_status fw_context_state_save(fw_context *ctx, void *buf, size_t cap,
                                        size_t *n_written);
@@ -659,6 +726,9 @@ FW_API fw_status fw_tokenize(const fw_model *model, const char *text,
 #define FW_DETOK_UNPARSE_SPECIAL 2u /* render control tokens as their text */
 #define FW_DETOK_NO_CLEANUP 4u      /* skip the " ." -> "." space clean-up
                                        some vocabularies ask for */
+/* (fw_token_to_piece, fw_detokenize and fw_detok_stream_new: other flag
+ * bits are FW_E_INVALID_ARG; a token outside 0 .. n_vocab-1 is FW_E_RANGE
+ * naming it.) */
 
 /* The text of one token as generated text shows it (SPM "\xe2\x96\x81" becomes
  * a space, byte tokens their byte, byte-level BPE decoded), into a caller
@@ -823,6 +893,7 @@ FW_API fw_status fw_stage_min_p(float p, fw_stage **out);
 FW_API fw_status fw_stage_typical_p(float p, fw_stage **out);
 FW_API fw_status fw_stage_mirostat_v2(float target, float lr, uint64_t seed,
                                       fw_stage **out);
+/* n_vocab <= 0: the number of candidates of each call */
 FW_API fw_status fw_stage_mirostat_v1(float target, float lr, int32_t n_vocab,
                                       uint64_t seed, fw_stage **out);
 /* random selection: inverse CDF over the survivors in token-id order */
@@ -1033,7 +1104,9 @@ FW_API fw_status fw_result_text(const fw_result *result, int32_t choice,
 FW_API const char *fw_result_finish_reason(const fw_result *result,
                                            int32_t choice);
 /* The generated token ids of choice i: pointer valid until
- * fw_result_free, count in *n. */
+ * fw_result_free, count in *n.  NULL (and *n 0) for a bad handle or index,
+ * or when the array (made on the first call) cannot be allocated;
+ * fw_last_error() then says which. */
 FW_API const fw_token *fw_result_tokens(const fw_result *result,
                                         int32_t choice, size_t *n);
 /* Raw logprob and sampling logprob of generated token j of choice i. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/threadpool.h"
@@ -604,7 +605,9 @@ FW_API fw_status fw_context_state_save(fw_context *c, void *buf, size_t cap,
         return st;
     if (n_written)
         *n_written = need;
-    if (!buf || cap < need)
+    if (!buf && cap > 0)
+        return ctx_fail(c, FW_E_INVALID_ARG, "buf is NULL but cap is %zu", cap);
+    if (cap < need)
         return ctx_fail(c, FW_E_BUFFER_TOO_SMALL,
                         "state needs %zu bytes, the buffer has %zu", need, cap);
     const fwi_hparams *hp = &c->m->hp;
@@ -705,15 +708,23 @@ FW_API fw_status fw_context_state_load(fw_context *c, const void *buf,
     if (p != end)
         return ctx_fail(c, FW_E_FORMAT, "state has %zu trailing bytes",
                         (size_t)(end - p));
-    /* allocate all sequences first, so a failure changes nothing */
+    /* allocate everything first, so a failure changes nothing */
+    float *new_logits = NULL;
+    if (h.has_logits && c->logits_cap < 1) {
+        new_logits = fwi_malloc(lbytes);
+        if (!new_logits)
+            return ctx_fail(c, FW_E_NOMEM, "out of memory for the state's logits");
+    }
     p = seq_start;
     for (uint32_t k = 0; k < h.n_seq; k++) {
         uint32_t meta[2];
         memcpy(meta, p, 8);
         fwi_kv_seq *s;
         fw_status st = get_seq(c, (int32_t)meta[0], 1, &s);
-        if (st != FW_OK)
+        if (st != FW_OK) {
+            fwi_free(new_logits);
             return st;
+        }
         p += 8 + 2 * (size_t)hp->n_layer * (size_t)meta[1] * kvd * sizeof(fwi_f16);
     }
     for (uint32_t i = 0; i < c->n_seq_max; i++)
@@ -740,14 +751,11 @@ FW_API fw_status fw_context_state_load(fw_context *c, const void *buf,
         memcpy(c->logits, logits, lbytes);
         c->last_n = 1, c->n_logits = 1, c->logits_first = 0;
     } else if (h.has_logits) {
-        float *l = fwi_malloc(lbytes);
-        if (l) {
-            memcpy(l, logits, lbytes);
-            fwi_free(c->logits);
-            c->logits = l;
-            c->logits_cap = 1;
-            c->last_n = 1, c->n_logits = 1, c->logits_first = 0;
-        }
+        memcpy(new_logits, logits, lbytes);
+        fwi_free(c->logits);
+        c->logits = new_logits;
+        c->logits_cap = 1;
+        c->last_n = 1, c->n_logits = 1, c->logits_first = 0;
     }
     return FW_OK;
 }
@@ -769,12 +777,17 @@ FW_API fw_status fw_context_state_save_file(fw_context *c, const char *path)
         if (!f) {
             st = ctx_fail(c, FW_E_IO, "%s: cannot create: %s", path, strerror(errno));
         } else {
+            /* only a regular file is removed after a failed write, never a
+             * device (/dev/full) or a FIFO */
+            struct stat sb;
+            int regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
             size_t w = fwrite(buf, 1, n, f);
             int e1 = w != n ? errno : 0;
             int rc = fclose(f);
             int e2 = rc ? errno : 0;
             if (w != n || rc != 0) {
-                remove(path);
+                if (regular)
+                    remove(path);
                 st = ctx_fail(c, FW_E_IO, "%s: writing %zu bytes failed: %s", path,
                               n, strerror(e1 ? e1 : e2 ? e2 : EIO));
             }

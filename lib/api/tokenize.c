@@ -7,6 +7,9 @@
 #include "tokenizer/detok.h"
 
 /* The model's vocabulary, or a status saying why there is none. */
+#define DETOK_FLAGS \
+    (FW_DETOK_REMOVE_SPECIAL | FW_DETOK_UNPARSE_SPECIAL | FW_DETOK_NO_CLEANUP)
+
 static fw_status need_vocab(const fw_model *m, const fwi_vocab **v)
 {
     if (!fwi_model_ok(m))
@@ -173,6 +176,9 @@ FW_API fw_status fw_token_to_piece(const fw_model *model, fw_token token,
         st = check_tokens(model, v, &token, 1);
     if (st != FW_OK)
         return st;
+    if (flags & ~DETOK_FLAGS)
+        return fwi_fail(model, FW_E_INVALID_ARG, "unknown detokenize flags 0x%x",
+                        (unsigned)flags);
     fwi_sbuf sb = {0};
     fwi_token_piece(v, token, 0, (flags & FW_DETOK_UNPARSE_SPECIAL) != 0, &sb);
     return emit(model, &sb, buf, cap, n_needed);
@@ -188,6 +194,9 @@ FW_API fw_status fw_detokenize(const fw_model *model, const fw_token *tokens,
         st = check_tokens(model, v, tokens, n);
     if (st != FW_OK)
         return st;
+    if (flags & ~DETOK_FLAGS)
+        return fwi_fail(model, FW_E_INVALID_ARG, "unknown detokenize flags 0x%x",
+                        (unsigned)flags);
     fwi_sbuf sb = {0};
     fwi_detokenize(v, tokens, n, flags, &sb);
     return emit(model, &sb, buf, cap, n_needed);
@@ -218,6 +227,9 @@ FW_API fw_status fw_detok_stream_new(const fw_model *model, uint32_t flags,
     fw_status st = need_vocab(model, &v);
     if (st != FW_OK)
         return st;
+    if (flags & ~DETOK_FLAGS)
+        return fwi_fail(model, FW_E_INVALID_ARG, "unknown detokenize flags 0x%x",
+                        (unsigned)flags);
     fw_detok_stream *s = fwi_calloc(1, sizeof *s);
     if (!s)
         return fwi_fail(model, FW_E_NOMEM, "out of memory");

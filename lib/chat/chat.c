@@ -8,6 +8,7 @@
 
 #include "chat/chat.h"
 #include "chat/jinja.h"
+#include "model/model.h"
 #include "core/core.h"
 #include "core/json.h"
 #include "core/sbuf.h"
@@ -47,22 +48,27 @@ static fw_status model_template(const fw_model *model, char **out, size_t *len)
     return FW_OK;
 }
 
-/* The text of special token `which`, malloc'd, or NULL. */
-static char *special_text(const fw_model *model, int32_t which)
+/* The text of special token `which`, malloc'd, into *out (NULL if the
+ * model has none).  FW_E_NOMEM if it cannot be copied. */
+static fw_status special_text(const fw_model *model, int32_t which, char **out)
 {
+    *out = NULL;
     fw_token t = fw_vocab_special(model, which);
     if (t < 0)
-        return NULL;
+        return FW_OK;
     size_t n = 0;
     fw_status st = fw_vocab_token_text(model, t, NULL, 0, &n);
     if (st != FW_OK && st != FW_E_BUFFER_TOO_SMALL)
-        return NULL;
+        return FW_OK;
     char *s = fwi_malloc(n + 1);
-    if (s && fw_vocab_token_text(model, t, s, n + 1, &n) != FW_OK) {
+    if (!s)
+        return fwi_fail(model, FW_E_NOMEM, "chat template: out of memory");
+    if (fw_vocab_token_text(model, t, s, n + 1, &n) != FW_OK) {
         fwi_free(s);
         s = NULL;
     }
-    return s;
+    *out = s;
+    return FW_OK;
 }
 
 fw_status fwi_chat_render(const fw_model *model, const char *tmpl,
@@ -86,13 +92,15 @@ fw_status fwi_chat_render(const fw_model *model, const char *tmpl,
         return fwi_fail(model, FW_E_INVALID_ARG, "chat template: the template is not valid UTF-8");
     }
     if (model) {
-        bos = special_text(model, FW_SPECIAL_BOS);
-        eos = special_text(model, FW_SPECIAL_EOS);
+        st = special_text(model, FW_SPECIAL_BOS, &bos);
+        if (st == FW_OK)
+            st = special_text(model, FW_SPECIAL_EOS, &eos);
         in->bos_token = bos;
         in->eos_token = eos;
     }
     in->fixed_date = getenv("FWINFER_FIXED_DATE");
-    st = fwi_jinja_render(in, model, out);
+    if (st == FW_OK)
+        st = fwi_jinja_render(in, model, out);
     in->tmpl = NULL;
     in->bos_token = in->eos_token = NULL;
     fwi_free(owned);
@@ -136,6 +144,8 @@ FW_API fw_status fw_chat_apply_template(const fw_model *model, const char *tmpl,
 {
     if (n_needed)
         *n_needed = 0;
+    if (model && !fwi_model_ok(model))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "chat template: model is freed");
     fw_status st = fwi_chat_check_msgs(model, msgs, n_msgs);
     if (st != FW_OK)
         return st;
@@ -173,6 +183,8 @@ FW_API fw_status fw_chat_apply_template_json(const fw_model *model, const char *
 {
     if (n_needed)
         *n_needed = 0;
+    if (model && !fwi_model_ok(model))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "chat template: model is freed");
     if (!messages_json)
         return fwi_fail(model, FW_E_INVALID_ARG, "chat template: messages_json is NULL");
     fwi_json *msgs = NULL, *vars = NULL;

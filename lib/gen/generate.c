@@ -245,9 +245,12 @@ static fw_status run_step(gen_state *g, gen_run *u)
     fwi_free(big);
     /* raw completion: special tokens as text */
     size_t rn = 0;
-    if (fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece,
-                          sizeof piece, &rn) == FW_OK)
+    ps = fw_token_to_piece(g->model, rec.id, FW_DETOK_UNPARSE_SPECIAL, piece, sizeof piece,
+                           &rn);
+    if (ps == FW_OK)
         fwi_sbuf_put(&c->raw, piece, rn);
+    else if (ps == FW_E_NOMEM)
+        c->raw.failed = 1;
     if (rec_push(c, &rec) || gen->failed)
         return fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
     c->n_generated++;
@@ -299,13 +302,16 @@ static fw_status run_finish(gen_state *g, gen_run *u)
     size_t tn = 0;
     if (strcmp(c->finish, "stop") != 0 || !rq->n_stop ||
         find_stop(rq, gen->data ? gen->data : "", gen->len, 0) < 0) {
-        if (fw_detok_stream_flush(u->ds, tail, sizeof tail, &tn) == FW_OK && tn)
+        fw_status fs = fw_detok_stream_flush(u->ds, tail, sizeof tail, &tn);
+        if (fs == FW_OK && tn)
             fwi_sbuf_put(gen, tail, tn);
+        else if (fs == FW_E_NOMEM)
+            gen->failed = 1;
     }
     emit(g, u->ci, NULL, gen->data ? gen->data + u->emitted : "",
          gen->len > u->emitted ? gen->len - u->emitted : 0, c->finish);
     fwi_sbuf_put(&c->text, gen->data ? gen->data : "", gen->len);
-    if (c->text.failed || c->raw.failed)
+    if (c->text.failed || c->raw.failed || gen->failed)
         return fwi_fail(g->ctx, FW_E_NOMEM, "out of memory");
     return FW_OK;
 }
@@ -518,8 +524,11 @@ fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
             }
             char piece[256];
             size_t pn;
-            if (fw_token_to_piece(model, e->id, 0, piece, sizeof piece, &pn) == FW_OK)
+            fw_status ps = fw_token_to_piece(model, e->id, 0, piece, sizeof piece, &pn);
+            if (ps == FW_OK)
                 fwi_sbuf_put(&echo_text, piece, pn);
+            else if (ps == FW_E_NOMEM)
+                st = fwi_fail(ctx, FW_E_NOMEM, "out of memory");
         }
     }
     if (st == FW_OK && n_echo && echo_from == 0 && r->chat_template) {

@@ -95,10 +95,15 @@ static fw_status field(req *q, const void *h, const char *key, const fwi_json *v
                                     "request field 'prompt': a list of strings "
                                     "(a batch) is not supported; send one request "
                                     "per prompt");
-                if (get_int(h, "prompt", e, &id) != FW_OK || id < 0 || id > INT32_MAX)
+                if (get_int(h, "prompt", e, &id) != FW_OK)
                     return fwi_fail(h, FW_E_TYPE,
                                     "request field 'prompt' must be a string or an "
                                     "array of token ids (element %zu is not)", i);
+                if (id < 0 || id > INT32_MAX)
+                    return fwi_fail(h, FW_E_RANGE,
+                                    "request field 'prompt': token id %lld (element "
+                                    "%zu) is out of range",
+                                    (long long)id, i);
                 q->tokens[i] = (fw_token)id;
             }
             q->n_tokens = n;

@@ -37,6 +37,8 @@ FW_API int32_t fw_result_n_choices(const fw_result *r) { return rok(r) ? r->n_ch
 FW_API fw_status fw_result_text(const fw_result *r, int32_t i, char *buf, size_t cap,
                                 size_t *n_needed)
 {
+    if (!rok(r))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "result is NULL or freed");
     const fwi_choice *c = choice(r, i);
     if (!c)
         return fwi_fail(NULL, FW_E_NOT_FOUND, "no choice %d", (int)i);
@@ -55,12 +57,16 @@ FW_API const fw_token *fw_result_tokens(const fw_result *r, int32_t i, size_t *n
     fwi_choice *c = (fwi_choice *)choice(r, i);
     if (n)
         *n = 0;
-    if (!c)
+    if (!c) {
+        fwi_fail(NULL, FW_E_NOT_FOUND, "fw_result_tokens: no choice %d", (int)i);
         return NULL;
+    }
     if (!c->gen_ids) {
         c->gen_ids = fwi_malloc_array(c->n_recs ? c->n_recs : 1, sizeof *c->gen_ids);
-        if (!c->gen_ids)
+        if (!c->gen_ids) {
+            fwi_fail(r, FW_E_NOMEM, "fw_result_tokens: out of memory");
             return NULL;
+        }
         for (size_t k = c->n_echo; k < c->n_recs; k++)
             c->gen_ids[k - c->n_echo] = c->recs[k].id;
     }
@@ -72,6 +78,8 @@ FW_API const fw_token *fw_result_tokens(const fw_result *r, int32_t i, size_t *n
 FW_API fw_status fw_result_logprob(const fw_result *r, int32_t i, size_t j,
                                    float *logprob, float *sampling_logprob)
 {
+    if (!rok(r))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "result is NULL or freed");
     const fwi_choice *c = choice(r, i);
     if (!c || j >= c->n_recs - c->n_echo)
         return fwi_fail(NULL, FW_E_NOT_FOUND, "no token %zu in choice %d", j, (int)i);
@@ -135,10 +143,13 @@ static void piece(const fw_model *m, fw_token t, fwi_sbuf *b)
 {
     char buf[256];
     size_t n;
-    if (fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n) == FW_OK)
+    fw_status st = fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n);
+    if (st == FW_OK)
         fwi_sbuf_json_str(b, buf, n);
     else
         fwi_sbuf_puts(b, "\"\"");
+    if (st == FW_E_NOMEM)
+        b->failed = 1;
 }
 
 static void logprobs_json(const fw_result *r, const fw_model *m, const fwi_tokrec *recs,
@@ -197,8 +208,11 @@ static void chat_token(const fw_model *m, fw_token t, float lp, fwi_sbuf *b)
 {
     char buf[256];
     size_t n = 0;
-    if (fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n) != FW_OK)
+    fw_status st = fw_token_to_piece(m, t, FW_DETOK_UNPARSE_SPECIAL, buf, sizeof buf, &n);
+    if (st != FW_OK)
         n = 0;
+    if (st == FW_E_NOMEM)
+        b->failed = 1;
     fwi_sbuf_puts(b, "\"token\":");
     fwi_sbuf_json_str(b, buf, n);
     fwi_sbuf_puts(b, ",\"logprob\":");

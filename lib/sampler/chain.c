@@ -21,7 +21,8 @@ struct fw_sampler {
     char errmsg[FWI_ERRMSG_CAP];
 };
 
-void fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_reserve(fw_stage *stage, int32_t n_vocab);
 
 static int ok(const fw_sampler *s) { return s && s->magic == SAMPLER_MAGIC; }
 
@@ -54,7 +55,8 @@ FW_API fw_status fw_sampler_chain_add(fw_sampler *s, fw_stage *stage)
 {
     if (!ok(s) || !stage || stage->magic != FWI_STAGE_MAGIC) {
         fw_stage_free(stage);
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler or stage is invalid");
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "%s is NULL or freed",
+                        !ok(s) ? "chain" : "stage");
     }
     if (s->n == s->cap) {
         int32_t cap = s->cap ? 2 * s->cap : 8;
@@ -152,10 +154,19 @@ FW_API fw_status fw_sampler_clone(const fw_sampler *s, int32_t do_reseed,
 
 FW_API fw_status fw_sampler_set_prompt(fw_sampler *s, const fw_token *t, size_t n)
 {
-    if (!ok(s) || (!t && n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler or tokens invalid");
-    for (int32_t i = 0; i < s->n; i++)
-        fwi_stage_prompt(s->stages[i], t, n);
+    if (!ok(s))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler is NULL or freed");
+    if (!t && n)
+        return fwi_fail(s, FW_E_INVALID_ARG, "tokens is NULL but n is %zu", n);
+    for (size_t i = 0; i < n; i++)
+        if (t[i] < 0)
+            return fwi_fail(s, FW_E_RANGE, "prompt token %d at index %zu is negative",
+                            (int)t[i], i);
+    for (int32_t i = 0; i < s->n; i++) {
+        fw_status st = fwi_stage_prompt(s->stages[i], t, n);
+        if (st != FW_OK)
+            return s_fail(s, st);
+    }
     return FW_OK;
 }
 
@@ -204,8 +215,14 @@ static fw_status run(fw_sampler *s, fw_candidates *c, int checked)
 
 FW_API fw_status fw_sampler_apply(fw_sampler *s, fw_candidates *c)
 {
-    if (!ok(s) || !c || (!c->data && c->n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler or candidates invalid");
+    if (!ok(s))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler is NULL or freed");
+    if (!c || (!c->data && c->n))
+        return fwi_fail(s, FW_E_INVALID_ARG, "cands %s", c ? "->data is NULL" : "is NULL");
+    for (size_t i = 0; i < c->n; i++)
+        if (c->data[i].id < 0)
+            return fwi_fail(s, FW_E_RANGE, "candidate %zu has token id %d", i,
+                            (int)c->data[i].id);
     fw_status st = run(s, c, 0);
     return st == FW_OK ? st : s_fail(s, st);
 }
@@ -214,8 +231,18 @@ FW_API fw_status fw_sampler_sample(fw_sampler *s, const float *logits,
                                    int32_t n_vocab, fw_token *out,
                                    float *sampling_logprob)
 {
-    if (!ok(s) || !logits || n_vocab <= 0 || !out)
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler, logits or out invalid");
+    if (!ok(s))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "sampler is NULL or freed");
+    if (!logits || n_vocab <= 0 || !out)
+        return fwi_fail(s, FW_E_INVALID_ARG, "%s",
+                        !logits ? "logits is NULL"
+                        : !out  ? "out is NULL"
+                                : "n_vocab must be > 0");
+    for (int32_t i = 0; i < s->n; i++) {
+        fw_status st = fwi_stage_reserve(s->stages[i], n_vocab);
+        if (st != FW_OK)
+            return s_fail(s, st);
+    }
     if ((size_t)n_vocab > s->buf_cap) {
         fw_token_data *b = fwi_realloc(s->buf, (size_t)n_vocab * sizeof *b);
         if (!b)
@@ -297,10 +324,12 @@ FW_API fw_status fw_sampler_chain_preset(const char *preset, const fw_model *mod
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
     *out = NULL;
-    if (!preset || (strcmp(preset, "fireworks") && strcmp(preset, "llama.cpp")))
+    if (!preset)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "preset is NULL");
+    if (strcmp(preset, "fireworks") && strcmp(preset, "llama.cpp"))
         return fwi_fail(NULL, FW_E_NOT_FOUND,
                         "unknown sampler preset '%s' (known: fireworks, llama.cpp)",
-                        preset ? preset : "(null)");
+                        preset);
     if (model && !fwi_model_ok(model))
         return fwi_fail(NULL, FW_E_INVALID_ARG, "model is freed");
     fw_sampler_params p;

@@ -79,10 +79,11 @@ FW_API fw_status fw_sampler_params_set_f(fw_sampler_params *p, const char *name,
 {
     if (!p)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "params is NULL");
+    if (!name)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "name is NULL");
     const field *f = find_field(name);
     if (!f)
-        return fwi_fail(NULL, FW_E_NOT_FOUND, "unknown sampling parameter '%s'",
-                        name ? name : "(null)");
+        return fwi_fail(NULL, FW_E_NOT_FOUND, "unknown sampling parameter '%s'", name);
     fw_status st = check(f, v);
     if (st != FW_OK)
         return st;
@@ -142,10 +143,11 @@ FW_API fw_status fw_sampler_params_info(const char *name, int32_t *type,
                                         double *min, double *max,
                                         int32_t *min_open, double *neutral)
 {
+    if (!name)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "name is NULL");
     const field *f = find_field(name);
     if (!f)
-        return fwi_fail(NULL, FW_E_NOT_FOUND, "unknown sampling parameter '%s'",
-                        name ? name : "(null)");
+        return fwi_fail(NULL, FW_E_NOT_FOUND, "unknown sampling parameter '%s'", name);
     if (type)
         *type = f->type;
     if (min)

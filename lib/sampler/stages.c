@@ -73,6 +73,7 @@ FW_API fw_status fw_stage_temperature(float temperature, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("temperature", temperature, 0, 2, 0);
     if (st != FW_OK)
         return st;
@@ -99,6 +100,7 @@ FW_API fw_status fw_stage_greedy(fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     static const fw_stage_iface iface = {sizeof(fw_stage_iface), "greedy",
                                          greedy_apply, NULL, NULL, NULL, NULL};
     return fwi_stage_make(&iface, NULL, 0, out);
@@ -138,8 +140,12 @@ static void *bias_clone(const void *st)
 FW_API fw_status fw_stage_logit_bias(const fw_logit_bias *bias, uint32_t n,
                                      fw_stage **out)
 {
-    if (!out || (!bias && n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "bias or out is NULL");
+    if (!out)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
+    if (!bias && n)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "bias is NULL but n is %u",
+                        (unsigned)n);
     for (uint32_t i = 0; i < n; i++) {
         if (bias[i].token < 0)
             return fwi_fail(NULL, FW_E_RANGE, "logit_bias: token id %d is negative",
@@ -195,7 +201,7 @@ static int counts_add(counts *c, fw_token t, int32_t by)
         c->n = p;
         c->cap = cap;
     }
-    if (c->n[t] == 0) {
+    if (c->n[t] == 0 && by != 0) {
         if (c->n_seen == c->cap_seen) {
             size_t cap = c->cap_seen ? 2 * c->cap_seen : 64;
             fw_token *p = fwi_realloc(c->seen, cap * sizeof *p);
@@ -207,6 +213,19 @@ static int counts_add(counts *c, fw_token t, int32_t by)
         c->seen[c->n_seen++] = t;
     }
     c->n[t] += by;
+    return 0;
+}
+
+/* room for n distinct ids in the list, so that adding never allocates */
+static int counts_reserve_seen(counts *c, int32_t n)
+{
+    if (c->cap_seen >= (size_t)n)
+        return 0;
+    fw_token *p = fwi_realloc(c->seen, (size_t)n * sizeof *p);
+    if (!p)
+        return -1;
+    c->seen = p;
+    c->cap_seen = (size_t)n;
     return 0;
 }
 
@@ -234,14 +253,18 @@ static int counts_copy(counts *dst, const counts *src)
     if (!src->cap)
         return 0;
     dst->n = clone_bytes(src->n, src->cap * sizeof *src->n);
-    dst->seen = src->n_seen ? clone_bytes(src->seen, src->n_seen * sizeof *src->seen) : NULL;
-    if (!dst->n || (src->n_seen && !dst->seen)) {
+    /* the same capacity: a reserved list stays reserved in the clone */
+    dst->seen = src->cap_seen ? fwi_malloc_array(src->cap_seen, sizeof *src->seen) : NULL;
+    if (!dst->n || (src->cap_seen && !dst->seen)) {
         counts_free(dst);
         memset(dst, 0, sizeof *dst);
         return -1;
     }
+    if (src->n_seen)
+        memcpy(dst->seen, src->seen, src->n_seen * sizeof *src->seen);
     dst->cap = src->cap;
-    dst->n_seen = dst->cap_seen = src->n_seen;
+    dst->n_seen = src->n_seen;
+    dst->cap_seen = src->cap_seen;
     return 0;
 }
 
@@ -330,12 +353,14 @@ static void *rep_clone(const void *st)
     return d;
 }
 
-void fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n);
+fw_status fwi_stage_reserve(fw_stage *stage, int32_t n_vocab);
 
 FW_API fw_status fw_stage_repetition_penalty(float penalty, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("repetition_penalty", penalty, 0, 2, 1);
     if (st != FW_OK)
         return st;
@@ -408,6 +433,7 @@ FW_API fw_status fw_stage_frequency_presence(float frequency, float presence,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check("frequency_penalty", frequency, -2, 2, 0);
     if (st == FW_OK)
         st = range_check("presence_penalty", presence, -2, 2, 0);
@@ -444,6 +470,7 @@ FW_API fw_status fw_stage_top_k(int32_t k, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     if (k < -1)
         return fwi_fail(NULL, FW_E_RANGE, "top_k = %d is out of range (>= -1)",
                         (int)k);
@@ -499,6 +526,7 @@ static fw_status make_p(const char *name, float p,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     fw_status st = range_check(name, p, 0, 1, 0);
     if (st != FW_OK)
         return st;
@@ -644,6 +672,7 @@ FW_API fw_status fw_stage_dist(uint64_t seed, fw_stage **out)
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     dist_state *s = fwi_malloc(sizeof *s);
     if (!s)
         return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
@@ -735,6 +764,7 @@ static fw_status make_miro(int version, float target, float lr, int32_t n_vocab,
 {
     if (!out)
         return fwi_fail(NULL, FW_E_INVALID_ARG, "out is NULL");
+    *out = NULL;
     if (isnan(target) || !(target > 0) || isinf(target))
         return fwi_fail(NULL, FW_E_RANGE,
                         "mirostat_target = %g is out of range (> 0)", (double)target);
@@ -776,9 +806,13 @@ FW_API fw_status fw_stage_mirostat_v1(float target, float lr, int32_t n_vocab,
 FW_API fw_status fw_stage_custom(const fw_stage_iface *iface, void *state,
                                  fw_stage **out)
 {
+    if (out)
+        *out = NULL;
     if (!out || !iface || !iface->apply)
         return fwi_fail(NULL, FW_E_INVALID_ARG,
-                        "custom stage: iface, iface->apply and out are required");
+                        "custom stage: %s is NULL (iface, iface->apply and out "
+                        "are required)",
+                        !out ? "out" : !iface ? "iface" : "iface->apply");
     fw_stage_iface copy;
     memset(&copy, 0, sizeof copy);
     size_t n = iface->struct_size < sizeof copy ? iface->struct_size : sizeof copy;
@@ -816,8 +850,11 @@ FW_API const char *fw_stage_name(const fw_stage *stage)
 
 FW_API fw_status fw_stage_apply(fw_stage *stage, fw_candidates *c)
 {
-    if (!stage || stage->magic != FWI_STAGE_MAGIC || !c || (!c->data && c->n))
-        return fwi_fail(NULL, FW_E_INVALID_ARG, "stage or candidates invalid");
+    if (!stage || stage->magic != FWI_STAGE_MAGIC)
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "stage is NULL or freed");
+    if (!c || (!c->data && c->n))
+        return fwi_fail(NULL, FW_E_INVALID_ARG, "cands %s",
+                        c ? "->data is NULL" : "is NULL");
     c->selected = -1;
     fw_status st = fwi_cands_softmax(c); /* also rejects NaN / all -inf */
     if (st == FW_OK)
@@ -828,12 +865,28 @@ FW_API fw_status fw_stage_apply(fw_stage *stage, fw_candidates *c)
 }
 
 /* Feed prompt tokens to the repetition penalty (the only stage that counts
- * them). */
-void fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n)
+ * them).  FW_E_NOMEM if its counters cannot grow. */
+fw_status fwi_stage_prompt(fw_stage *stage, const fw_token *t, size_t n)
 {
     if (stage->iface.apply != rep_apply)
-        return;
+        return FW_OK;
     rep_state *s = stage->state;
     for (size_t i = 0; i < n; i++)
-        counts_add(&s->prompt, t[i], 1);
+        if (counts_add(&s->prompt, t[i], 1))
+            return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
+    return FW_OK;
+}
+
+/* Make room in the counters of the penalty stages for the ids below
+ * n_vocab, so that accepting a token (which cannot fail) never allocates. */
+fw_status fwi_stage_reserve(fw_stage *stage, int32_t n_vocab)
+{
+    counts *c = NULL;
+    if (stage->iface.apply == rep_apply)
+        c = &((rep_state *)stage->state)->gen;
+    else if (stage->iface.apply == fp_apply)
+        c = &((fp_state *)stage->state)->gen;
+    if (c && n_vocab > 0 && (counts_add(c, n_vocab - 1, 0) || counts_reserve_seen(c, n_vocab)))
+        return fwi_fail(NULL, FW_E_NOMEM, "out of memory");
+    return FW_OK;
 }

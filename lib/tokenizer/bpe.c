@@ -218,7 +218,7 @@ fw_status fwi_bpe_tokenize(const fwi_vocab *v, const char *text, size_t len,
         start = ends[p];
         bpe_word(v, &sc, word, wl, out);
     }
-    free(ends);
+    fwi_free(ends);
     fwi_free(cps);
     fwi_free(word);
     fwi_free(sc.s);

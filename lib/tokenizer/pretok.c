@@ -2,6 +2,8 @@
  * and the sequential regex split. */
 #include "pretok.h"
 
+#include "core/core.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,7 +271,7 @@ enum fwi_regex_status fwi_pretok_create(const struct fwi_pretok_def *def, struct
         return FWI_REGEX_ERR_ARG;
     }
     *out = NULL;
-    struct fwi_pretok *pt = calloc(1, sizeof *pt + def->n_regexes * sizeof(struct fwi_regex *));
+    struct fwi_pretok *pt = fwi_calloc(1, sizeof *pt + def->n_regexes * sizeof(struct fwi_regex *));
     if (pt == NULL) {
         return FWI_REGEX_ERR_NOMEM;
     }
@@ -295,7 +297,7 @@ void fwi_pretok_free(struct fwi_pretok *pt)
     for (size_t i = 0; i < pt->n; i++) {
         fwi_regex_free(pt->re[i]);
     }
-    free(pt);
+    fwi_free(pt);
 }
 
 const struct fwi_pretok_def *fwi_pretok_def_of(const struct fwi_pretok *pt)
@@ -313,7 +315,7 @@ static bool ends_push(struct ends_buf *b, size_t x)
 {
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 64;
-        size_t *nv = realloc(b->v, nc * sizeof(size_t));
+        size_t *nv = fwi_realloc(b->v, nc * sizeof(size_t));
         if (nv == NULL) {
             return false;
         }
@@ -383,9 +385,9 @@ enum fwi_regex_status fwi_pretok_split(const struct fwi_pretok *pt, const uint32
         nxt = t;
     }
     fwi_regex_scratch_free(&scratch);
-    free(nxt.v);
+    fwi_free(nxt.v);
     if (st != FWI_REGEX_OK) {
-        free(cur.v);
+        fwi_free(cur.v);
         return st;
     }
     *ends = cur.v;

@@ -5,6 +5,8 @@
  * program for a backtracking VM -> matcher with an explicit stack. */
 #include "regex.h"
 
+#include "core/core.h"
+
 #include "unicode.h"
 
 #include <stdarg.h>
@@ -136,7 +138,7 @@ static bool grow(void **buf, size_t *cap, size_t need, size_t elem)
         }
         nc *= 2;
     }
-    void *nb = realloc(*buf, nc * elem);
+    void *nb = fwi_realloc(*buf, nc * elem);
     if (nb == NULL) {
         return false;
     }
@@ -275,7 +277,7 @@ static uint32_t cb_finish(struct parser *ps, struct cbuild *cb, bool negated, ui
 
 static void cb_free(struct cbuild *cb)
 {
-    free(cb->ranges);
+    fwi_free(cb->ranges);
     cb->ranges = NULL;
     cb->nranges = cb->cap = 0;
 }
@@ -1206,11 +1208,11 @@ static void compile_node(struct parser *ps, uint32_t nd)
 
 static void parser_free(struct parser *ps)
 {
-    free(ps->nodes);
-    free(ps->sets);
-    free(ps->ranges);
-    free(ps->prog);
-    free((void *)ps->p);
+    fwi_free(ps->nodes);
+    fwi_free(ps->sets);
+    fwi_free(ps->ranges);
+    fwi_free(ps->prog);
+    fwi_free((void *)ps->p);
 }
 
 enum fwi_regex_status fwi_regex_compile(const char *pattern, size_t len, struct fwi_regex **out,
@@ -1231,7 +1233,7 @@ enum fwi_regex_status fwi_regex_compile(const char *pattern, size_t len, struct 
     *out = NULL;
 
     /* strict UTF-8 decode of the pattern */
-    uint32_t *cps = malloc((len + 1) * sizeof(uint32_t));
+    uint32_t *cps = fwi_malloc((len + 1) * sizeof(uint32_t));
     if (cps == NULL) {
         set_error(&ps, FWI_REGEX_ERR_NOMEM, "out of memory");
         return ps.status;
@@ -1246,7 +1248,7 @@ enum fwi_regex_status fwi_regex_compile(const char *pattern, size_t len, struct 
         if (bad) {
             ps.i = n;
             set_error(&ps, FWI_REGEX_ERR_SYNTAX, "pattern is not valid UTF-8");
-            free(cps);
+            fwi_free(cps);
             return ps.status;
         }
         cps[n++] = cp;
@@ -1275,7 +1277,7 @@ enum fwi_regex_status fwi_regex_compile(const char *pattern, size_t len, struct 
         parser_free(&ps);
         return ps.status;
     }
-    struct fwi_regex *re = calloc(1, sizeof *re);
+    struct fwi_regex *re = fwi_calloc(1, sizeof *re);
     if (re == NULL) {
         set_error(&ps, FWI_REGEX_ERR_NOMEM, "out of memory");
         parser_free(&ps);
@@ -1300,10 +1302,10 @@ void fwi_regex_free(struct fwi_regex *re)
     if (re == NULL) {
         return;
     }
-    free(re->prog);
-    free(re->sets);
-    free(re->ranges);
-    free(re);
+    fwi_free(re->prog);
+    fwi_free(re->sets);
+    fwi_free(re->ranges);
+    fwi_free(re);
 }
 
 void fwi_regex_scratch_free(struct fwi_regex_scratch *scratch)
@@ -1311,7 +1313,7 @@ void fwi_regex_scratch_free(struct fwi_regex_scratch *scratch)
     if (scratch == NULL) {
         return;
     }
-    free(scratch->stack);
+    fwi_free(scratch->stack);
     scratch->stack = NULL;
     scratch->cap = 0;
 }

@@ -261,7 +261,13 @@ static fw_status finish(fwi_vocab *v, const char *model_name,
                             "tokenizer.ggml.pre '%s': unknown pre-tokenizer",
                             v->pre_name);
         char err[256] = "";
-        if (fwi_pretok_create(def, &v->pretok, err, sizeof err) != FWI_REGEX_OK)
+        enum fwi_regex_status rs =
+            fwi_pretok_create(def, &v->pretok, err, sizeof err);
+        if (rs == FWI_REGEX_ERR_NOMEM)
+            return fwi_fail(handle, FW_E_NOMEM,
+                            "out of memory compiling pre-tokenizer '%s'",
+                            v->pre_name);
+        if (rs != FWI_REGEX_OK)
             return fwi_fail(handle, FW_E_INTERNAL,
                             "pre-tokenizer '%s' does not compile: %s",
                             v->pre_name, err);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "pretok.h"
 #include "unicode.h"
 
@@ -108,7 +109,7 @@ static int dump_case(const struct fwi_pretok *pt, const char *text, size_t n)
         printf("\n");
         a = ends[i];
     }
-    free(ends);
+    fwi_free(ends);
     free(cps);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "pretok.h"
 #include "regex.h"
 #include "unicode.h"
@@ -88,7 +89,7 @@ static char *findall(const char *pattern, const char *text)
     fwi_regex_scratch_free(&scratch);
     fwi_regex_free(re);
     free(cps);
-    free(ends);
+    fwi_free(ends);
     free(starts);
     return out;
 }
@@ -113,7 +114,7 @@ static char *split_with(const char *name, const char *text, size_t n)
     size_t np = 0;
     assert_int_equal(fwi_pretok_split(pt, cps, ncp, &ends, &np), FWI_REGEX_OK);
     char *out = render(cps, ends, np);
-    free(ends);
+    fwi_free(ends);
     free(cps);
     fwi_pretok_free(pt);
     return out;
