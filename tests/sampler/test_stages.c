@@ -187,8 +187,7 @@ static void test_top_k_top_p_selection(void **state)
             fw_candidates c = cands(d, l, (size_t)n);
             fw_stage *s;
             assert_int_equal(fw_stage_top_k(ks[j], &s), FW_OK);
-            apply1(s, &c);
-            fw_stage_free(s);
+            apply1(s, &c); /* frees s */
             for (int i = 0; i < n; i++)
                 ref[i] = (fw_token_data){(fw_token)i, l[i], 0};
             qsort(ref, (size_t)n, sizeof *ref, by_logit_desc);
@@ -201,8 +200,7 @@ static void test_top_k_top_p_selection(void **state)
             fw_candidates c = cands(d, l, (size_t)n);
             fw_stage *s;
             assert_int_equal(fw_stage_top_p(ps[j], &s), FW_OK);
-            apply1(s, &c);
-            fw_stage_free(s);
+            apply1(s, &c); /* frees s */
             /* reference: softmax in double, sorted, the shortest prefix
              * reaching p (within float rounding of the mass) */
             for (int i = 0; i < n; i++)
