@@ -546,23 +546,28 @@ FW_API fw_status fw_stage_top_p(float p, fw_stage **out)
 
 /* ---- min_p (relative to the most probable token) ---- */
 
+/* p[t] < m * max(p)  <=>  e^(l[t] - max l) < m  <=>  l[t] - max l < ln m:
+ * decided on the logits (as llama.cpp does), with no softmax over the
+ * whole vocabulary; ties with the max always stay. */
 static fw_status minp_apply(void *st, fw_candidates *c)
 {
     float m = ((p_state *)st)->p;
     if (m <= 0.0f)
         return FW_OK;
-    fw_status s = fwi_cands_softmax(c);
-    if (s != FW_OK)
-        return s;
-    float pmax = 0;
+    float max = -INFINITY;
     for (size_t i = 0; i < c->n; i++)
-        if (c->data[i].p > pmax)
-            pmax = c->data[i].p;
-    const float thr = m * pmax;
+        max = c->data[i].logit > max ? c->data[i].logit : max;
     size_t k = 0;
-    for (size_t i = 0; i < c->n; i++)
-        if (!(c->data[i].p < thr))
-            c->data[k++] = c->data[i];
+    if (max == INFINITY) { /* the +inf logits share all the mass */
+        for (size_t i = 0; i < c->n; i++)
+            if (c->data[i].logit == INFINITY)
+                c->data[k++] = c->data[i];
+    } else {
+        const float thr = logf(m);
+        for (size_t i = 0; i < c->n; i++)
+            if (!(c->data[i].logit - max < thr))
+                c->data[k++] = c->data[i];
+    }
     c->n = k ? k : 1; /* cannot happen: the max survives */
     return FW_OK;
 }
