@@ -90,6 +90,15 @@ static void test_gguf_bad_bools(void **state)
     expect_load_error(w, FW_E_FORMAT, "element 2: bool value 7 is neither 0 nor 1");
 }
 
+static void test_gguf_unknown_value_type(void **state)
+{
+    (void)state;
+    gw *w = gw_new(3, 32);
+    const uint8_t v[8] = {0};
+    gw_kv_raw(w, "t.odd", 99, v, sizeof v);
+    expect_load_error(w, FW_E_FORMAT, "key 't.odd': unknown value type 99");
+}
+
 static void test_gguf_big_endian(void **state)
 {
     (void)state;
@@ -351,10 +360,12 @@ static void test_spm_fallbacks_and_eos(void **state)
 static void test_phi3_rstrip(void **state)
 {
     (void)state;
+    /* (two control tokens of the same length: the special-token matcher
+     * orders them by id) */
     const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "<|end|>",
-                          "\xe2\x96\x81" "b"};
-    const int32_t types[] = {2, 3, 3, 1, 1, 1, 3, 1};
-    gw *w = spm_writer(8, toks, types);
+                          "\xe2\x96\x81" "b", "<|usr|>"};
+    const int32_t types[] = {2, 3, 3, 1, 1, 1, 3, 1, 3};
+    gw *w = spm_writer(9, toks, types);
     gw_kv_str(w, "general.name", "Phi-3 mini");
     fw_model *m = NULL;
     assert_int_equal(load_image(w, NULL, &m), FW_OK);
@@ -388,12 +399,12 @@ static void test_bpe_small_vocab(void **state)
 {
     (void)state;
     const char *toks[] = {"i", "t", "it", "\xc4\xa0's", "\xc4\xa0're", "\xe2\x82\xac",
-                          "<|eom_id|>", "<|return|>", "x"};
+                          "<|eom_id|>", "<|return|>", "x", "\xc3"};
     const char *merges[] = {"i t"};
     gw *w = gw_new(3, 32);
     gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
     gw_kv_str(w, "tokenizer.ggml.pre", "gpt-2");
-    gw_kv_arr_str(w, "tokenizer.ggml.tokens", 9, toks);
+    gw_kv_arr_str(w, "tokenizer.ggml.tokens", 10, toks);
     gw_kv_arr_str(w, "tokenizer.ggml.merges", 1, merges);
     fw_model *m = NULL;
     if (load_image(w, NULL, &m) != FW_OK)
@@ -417,6 +428,15 @@ static void test_bpe_small_vocab(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(t[0], 8);
     assert_int_equal(t[1], 2);
+    /* "xz": no token for "z", nor for its byte: it is dropped, as
+     * llama.cpp drops it.  "\xc3\x83" is byte-level "\xc3\x83\xc2\x83":
+     * no token, but its first byte "\xc3" is one. */
+    assert_int_equal(fw_tokenize(m, "xz", 2, 0, t, 16, &n), FW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0], 8);
+    assert_int_equal(fw_tokenize(m, "\xc3\x83", 2, 0, t, 16, &n), FW_OK);
+    assert_true(n >= 1);
+    assert_int_equal(t[0], 9);
     char buf[128];
     const fw_token seq[] = {2, 3, 2, 4};
     assert_int_equal(fw_detokenize(m, seq, 4, 0, buf, sizeof buf, &n), FW_OK);
@@ -566,6 +586,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gguf_key_too_long),
         cmocka_unit_test(test_gguf_bad_bools),
+        cmocka_unit_test(test_gguf_unknown_value_type),
         cmocka_unit_test(test_gguf_big_endian),
         cmocka_unit_test(test_gguf_tensor_size_overflow),
         cmocka_unit_test(test_gguf_empty_tensor_not_overlapping),
