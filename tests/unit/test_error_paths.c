@@ -450,6 +450,31 @@ static void test_bpe_small_vocab(void **state)
     free_image();
 }
 
+/* Pre-tokenizers without the GPT-2 byte mapping ("whitespace"): pieces
+ * are looked up as raw UTF-8. */
+static void test_bpe_raw_utf8_pieces(void **state)
+{
+    (void)state;
+    const char *toks[] = {"a", "b", "ab", "\xc3\xa9", "\xc3\xa9" "b"};
+    const char *merges[] = {"a b", "\xc3\xa9 b"};
+    gw *w = gw_new(3, 32);
+    gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
+    gw_kv_str(w, "tokenizer.ggml.pre", "whitespace");
+    gw_kv_arr_str(w, "tokenizer.ggml.tokens", 5, toks);
+    gw_kv_arr_str(w, "tokenizer.ggml.merges", 2, merges);
+    fw_model *m = NULL;
+    if (load_image(w, NULL, &m) != FW_OK)
+        fail_msg("%s", fw_last_error());
+    fw_token t[8];
+    size_t n;
+    assert_int_equal(fw_tokenize(m, "ab \xc3\xa9" "b", 6, 0, t, 8, &n), FW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0], 2);
+    assert_int_equal(t[1], 4);
+    fw_model_free(m);
+    free_image();
+}
+
 /* ------------------------------------------------------------------------ */
 /* tiktoken files                                                            */
 /* ------------------------------------------------------------------------ */
@@ -596,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_spm_fallbacks_and_eos),
         cmocka_unit_test(test_phi3_rstrip),
         cmocka_unit_test(test_bpe_small_vocab),
+        cmocka_unit_test(test_bpe_raw_utf8_pieces),
         cmocka_unit_test(test_tiktoken_errors),
         cmocka_unit_test(test_sampler_params_errors),
     };
