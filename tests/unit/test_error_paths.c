@@ -297,7 +297,7 @@ static void test_vocab_tokenize_arguments(void **state)
     expect_error(fw_tokenize(m, "a", 1, 0, t, 8, &n), FW_E_UNSUPPORTED, "no tokenizer");
     fw_model_free(m);
 
-    const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81" "a", "a"};
+    const char *toks[] = {"<unk>", "<s>", "</s>", ("\xe2\x96\x81" "a"), "a"};
     const int32_t types[] = {2, 3, 3, 1, 1};
     assert_int_equal(load_image(spm_writer(5, toks, types), NULL, &m), FW_OK);
     expect_error(fw_tokenize(m, NULL, 1, 0, t, 8, &n), FW_E_INVALID_ARG, "text is NULL");
@@ -363,7 +363,7 @@ static void test_phi3_rstrip(void **state)
     /* (two control tokens of the same length: the special-token matcher
      * orders them by id) */
     const char *toks[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "<|end|>",
-                          "\xe2\x96\x81" "b", "<|usr|>"};
+                          ("\xe2\x96\x81" "b"), "<|usr|>"};
     const int32_t types[] = {2, 3, 3, 1, 1, 1, 3, 1, 3};
     gw *w = spm_writer(9, toks, types);
     gw_kv_str(w, "general.name", "Phi-3 mini");
@@ -455,7 +455,7 @@ static void test_bpe_small_vocab(void **state)
 static void test_bpe_raw_utf8_pieces(void **state)
 {
     (void)state;
-    const char *toks[] = {"a", "b", "ab", "\xc3\xa9", "\xc3\xa9" "b"};
+    const char *toks[] = {"a", "b", "ab", "\xc3\xa9", ("\xc3\xa9" "b")};
     const char *merges[] = {"a b", "\xc3\xa9 b"};
     gw *w = gw_new(3, 32);
     gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
