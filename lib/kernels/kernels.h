@@ -57,7 +57,7 @@ enum fwi_isa {
     FWI_ISA_SCALAR = 0,
 #if defined(FWI_ARCH_X86_64)
     FWI_ISA_AVX2,        /* AVX2 + FMA + F16C (+ OS YMM state) */
-    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state); no kernels yet */
+    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state): 512-bit matvec */
     FWI_ISA_AVX512VNNI,  /* + AVX512_VNNI: Q4_0/Q8_0/K-quant matmul (vpdpbusd) */
 #elif defined(FWI_ARCH_AARCH64)
     FWI_ISA_NEON,        /* ASIMD (baseline on AArch64) */
@@ -202,6 +202,7 @@ void fwi_ops_init_avx2(fwi_kernels *k);
 void fwi_legacy_init_avx2(fwi_kernels *k);
 void fwi_kquants_init_avx2(fwi_kernels *k);
 void fwi_lowk_init_avx2(fwi_kernels *k);
+void fwi_matvec_init_avx512(fwi_kernels *k);      /* K-quant / float matvec */
 void fwi_matmul_init_avx512vnni(fwi_kernels *k);  /* Q4_0/Q8_0 matmul */
 void fwi_kquants_init_avx512vnni(fwi_kernels *k); /* K-quant matmul */
 #elif defined(FWI_ARCH_AARCH64)
