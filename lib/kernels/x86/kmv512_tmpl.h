@@ -17,7 +17,13 @@ static FWI_ALWAYS_INLINE __m512i mad16(__m512i acc, __m512i a, __m512i b)
 #if KMV_VNNI
     return _mm512_dpwssd_epi32(acc, a, b);
 #else
-    return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+    __m512i r = _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+#if defined(__GNUC__)
+    /* keep the running sum: otherwise GCC reassociates the whole
+     * super-block's sum into a tree with every product live (spills) */
+    __asm__("" : "+v"(r));
+#endif
+    return r;
 #endif
 }
 
@@ -177,55 +183,45 @@ static FWI_ALWAYS_INLINE __m256 kgroup8(const int wt, const uint8_t *const *wr, 
                 dh = _mm_insert_epi16(dh, load_u16(wb[i] + 208), i);
             dd = _mm512_castps256_ps512(_mm256_cvtph_ps(dh));
             const __m512i bsums = _mm512_broadcast_i64x4(loadu256(yb + 4 + FWI_QK_K));
-            __m512i slo[4], shi[4];
+            const __m512i m3 = _mm512_set1_epi8(0x30);
+            /* shuffle_epi8 control of vector k (k < 4) of a half: word 2k of
+             * the 8 scales in lanes 0 and 2, word 2k + 1 in lanes 1 and 3 */
+            const __m512i ctl0 = _mm512_set_epi32(0x03020302, 0x03020302, 0x03020302, 0x03020302,
+                                                  0x01000100, 0x01000100, 0x01000100, 0x01000100,
+                                                  0x03020302, 0x03020302, 0x03020302, 0x03020302,
+                                                  0x01000100, 0x01000100, 0x01000100, 0x01000100);
+            /* pair by pair (both halves), to keep the live vectors few */
             FWI_UNROLL
             for (int p = 0; p < 4; p++) {
-                const __m256i s8 = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(wb[2 * p] + 192)),
-                                                           loadu128(wb[2 * p + 1] + 192), 1);
+                const uint8_t *ra = wb[2 * p], *rb = wb[2 * p + 1];
+                const __m256i s8 = _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(ra + 192)),
+                                                           loadu128(rb + 192), 1);
                 const __m512i sc16 = _mm512_cvtepi8_epi16(s8);   /* [a: sc0..15 | b: sc0..15] */
                 /* 32 * sum_j sc_j * bsums[j], subtracted from the lane sums */
                 const __m512i off = _mm512_madd_epi16(sc16, bsums);
                 vi[p] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(off, 5));
-                slo[p] = _mm512_shuffle_i64x2(sc16, sc16, _MM_SHUFFLE(2, 2, 0, 0));
-                shi[p] = _mm512_shuffle_i64x2(sc16, sc16, _MM_SHUFFLE(3, 3, 1, 1));
-            }
-            const __m512i m3 = _mm512_set1_epi8(0x30);
-            FWI_UNROLL
-            for (int h = 0; h < 2; h++) {
-                __m512i y[4];
                 FWI_UNROLL
-                for (int q = 0; q < 4; q++)
-                    y[q] = _mm512_broadcast_i64x4(loadu256(yb + 4 + 128 * h + 32 * q));
-                FWI_UNROLL
-                for (int p = 0; p < 4; p++) {
-                    const uint8_t *a = wb[2 * p], *bb = wb[2 * p + 1];
-                    const __m512i l0 = load2x256(a + 64 * h, bb + 64 * h);
-                    const __m512i l1 = load2x256(a + 64 * h + 32, bb + 64 * h + 32);
-                    const __m512i hb = load2x256(a + 128 + 32 * h, bb + 128 + 32 * h);
+                for (int h = 0; h < 2; h++) {
+                    /* the 8 scales of half h of each row in both of its lanes */
+                    const __m512i sv = h ? _mm512_shuffle_i64x2(sc16, sc16, _MM_SHUFFLE(3, 3, 1, 1))
+                                         : _mm512_shuffle_i64x2(sc16, sc16, _MM_SHUFFLE(2, 2, 0, 0));
+                    const __m512i l0 = load2x256(ra + 64 * h, rb + 64 * h);
+                    const __m512i l1 = load2x256(ra + 64 * h + 32, rb + 64 * h + 32);
+                    const __m512i hb = load2x256(ra + 128 + 32 * h, rb + 128 + 32 * h);
                     __m512i q[4];
                     q[0] = _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 4), m3));
                     q[1] = _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi16(hb, 2), m3));
                     q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4), _mm512_and_si512(hb, m3));
                     q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
                                            _mm512_and_si512(_mm512_srli_epi16(hb, 2), m3));
-                    const __m512i sv = h ? shi[p] : slo[p];
                     FWI_UNROLL
                     for (int k = 0; k < 4; k++) {
                         /* vector k of half h: sub-blocks 8h + 2k (low 128 bits of
                          * each row's half) and 8h + 2k + 1 */
-                        const __m512i ctl = _mm512_broadcast_i32x4(_mm_setr_epi8(
-                            (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1),
-                            (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1),
-                            (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1),
-                            (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1)));
-                        /* lanes 1 and 3 take word 2k + 1: add 2 to their bytes */
-                        const __m512i ctl2 = _mm512_add_epi8(ctl, _mm512_setr_epi64(0, 0, 0x0202020202020202ll,
-                                                                                   0x0202020202020202ll, 0, 0,
-                                                                                   0x0202020202020202ll,
-                                                                                   0x0202020202020202ll));
-                        const __m512i scv = _mm512_shuffle_epi8(sv, ctl2);
-                        const __m512i pr = _mm512_maddubs_epi16(q[k], y[k]);
-                        vi[p] = mad16(vi[p], pr, scv);
+                        const __m512i ctl = _mm512_add_epi8(ctl0, _mm512_set1_epi8((char)(4 * k)));
+                        const __m512i scv = _mm512_shuffle_epi8(sv, ctl);
+                        const __m512i y = _mm512_broadcast_i64x4(loadu256(yb + 4 + 128 * h + 32 * k));
+                        vi[p] = mad16(vi[p], _mm512_maddubs_epi16(q[k], y), scv);
                     }
                 }
             }
