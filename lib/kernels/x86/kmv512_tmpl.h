@@ -180,7 +180,7 @@ static FWI_ALWAYS_INLINE __m256 kgroup8(const int wt, const uint8_t *const *wr, 
             __m128i dh = _mm_setzero_si128();
             FWI_UNROLL
             for (int i = 0; i < 8; i++)
-                dh = _mm_insert_epi16(dh, load_u16(wb[i] + 208), i);
+                dh = insert16(dh, load_u16(wb[i] + 208), i);
             dd = _mm512_castps256_ps512(_mm256_cvtph_ps(dh));
             const __m512i bsums = _mm512_broadcast_i64x4(loadu256(yb + 4 + FWI_QK_K));
             const __m512i m3 = _mm512_set1_epi8(0x30);
