@@ -154,12 +154,21 @@ static FWI_ALWAYS_INLINE __m256 kgroup8(const int wt, const uint8_t *const *wr, 
                 for (int p = 0; p < 4; p++) {
                     const size_t qo = qoff + 32 * (size_t)c;
                     const __m512i raw = load2x256(wb[2 * p] + qo, wb[2 * p + 1] + qo);
-                    __m512i lo = _mm512_and_si512(raw, m4);
-                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+                    __m512i lo, hi;
                     if (wt == WQ5_K) {
-                        const __m512i one = _mm512_set1_epi8(1);
-                        lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[p], 2 * c), one), 4));
-                        hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[p], 2 * c + 1), one), 4));
+                        /* bit 4 of each byte from bit 2c (lo) / 2c + 1 (hi) of the
+                         * same qh byte (16-bit shifts; the bit stays in its byte),
+                         * merged as (q & 0x0f) | bit: ternlog 0xea = (A & B) | C */
+                        const __m512i b16 = _mm512_set1_epi8(0x10);
+                        const __m512i bl = _mm512_and_si512(4 - 2 * c >= 0 ? _mm512_slli_epi16(qh[p], 4 - 2 * c)
+                                                                           : _mm512_srli_epi16(qh[p], 2 * c - 4), b16);
+                        const __m512i bh = _mm512_and_si512(3 - 2 * c >= 0 ? _mm512_slli_epi16(qh[p], 3 - 2 * c)
+                                                                           : _mm512_srli_epi16(qh[p], 2 * c - 3), b16);
+                        lo = _mm512_ternarylogic_epi32(raw, m4, bl, 0xea);
+                        hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(raw, 4), m4, bh, 0xea);
+                    } else {
+                        lo = _mm512_and_si512(raw, m4);
+                        hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
                     }
                     const __m512i s0 = _mm512_shuffle_epi8(sc[p], bsel16(2 * c));
                     const __m512i s1 = _mm512_shuffle_epi8(sc[p], bsel16(2 * c + 1));

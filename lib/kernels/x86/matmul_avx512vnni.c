@@ -3,9 +3,9 @@
  * together) with AVX512-VNNI's vpdpbusd on 512-bit vectors of 16 rows.
  * Compiled with -mavx512f -mavx512vl -mavx512bw -mavx512vnni (plus
  * AVX2/FMA/F16C); only reached through the dispatch table after
- * fwi_cpu_detect() reported FWI_ISA_AVX512VNNI. Matvec (decode, memory
- * bound) stays the AVX2 kernel. The panel code is qpanel_tmpl.h, shared
- * with matmul_avx2.c: the results are bit-identical to the AVX2 kernels.
+ * fwi_cpu_detect() reported FWI_ISA_AVX512VNNI. The panel code is
+ * qpanel_tmpl.h, shared with matmul_avx2.c; the matvec (decode) further
+ * down is its own: the results are bit-identical to the AVX2 kernels.
  */
 #include <immintrin.h>
 #include <string.h>
