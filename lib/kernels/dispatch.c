@@ -30,7 +30,8 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     k->isa = FWI_ISA_AVX2;
     if (lvl < FWI_ISA_AVX512)
         return;
-    k->isa = FWI_ISA_AVX512;         /* no AVX-512 kernels yet */
+    fwi_matvec_init_avx512(k);
+    k->isa = FWI_ISA_AVX512;
     if (lvl < FWI_ISA_AVX512VNNI)
         return;
     fwi_matmul_init_avx512vnni(k);

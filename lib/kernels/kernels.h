@@ -57,8 +57,8 @@ enum fwi_isa {
     FWI_ISA_SCALAR = 0,
 #if defined(FWI_ARCH_X86_64)
     FWI_ISA_AVX2,        /* AVX2 + FMA + F16C (+ OS YMM state) */
-    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state); no kernels yet */
-    FWI_ISA_AVX512VNNI,  /* + AVX512_VNNI: Q4_0/Q8_0/K-quant matmul (vpdpbusd) */
+    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state): 512-bit matvec */
+    FWI_ISA_AVX512VNNI,  /* + AVX512_VNNI: Q4_0/Q8_0/K-quant matmul and matvec */
 #elif defined(FWI_ARCH_AARCH64)
     FWI_ISA_NEON,        /* ASIMD (baseline on AArch64) */
     FWI_ISA_DOTPROD,     /* + SDOT/UDOT (FEAT_DotProd, Armv8.2+) */
@@ -202,8 +202,9 @@ void fwi_ops_init_avx2(fwi_kernels *k);
 void fwi_legacy_init_avx2(fwi_kernels *k);
 void fwi_kquants_init_avx2(fwi_kernels *k);
 void fwi_lowk_init_avx2(fwi_kernels *k);
-void fwi_matmul_init_avx512vnni(fwi_kernels *k);  /* Q4_0/Q8_0 matmul */
-void fwi_kquants_init_avx512vnni(fwi_kernels *k); /* K-quant matmul */
+void fwi_matvec_init_avx512(fwi_kernels *k);      /* K-quant / float matvec */
+void fwi_matmul_init_avx512vnni(fwi_kernels *k);  /* Q4_0/Q8_0 matmul, matvec */
+void fwi_kquants_init_avx512vnni(fwi_kernels *k); /* K-quant matmul, matvec */
 #elif defined(FWI_ARCH_AARCH64)
 void fwi_matmul_init_neon(fwi_kernels *k);
 void fwi_ops_init_neon(fwi_kernels *k);

@@ -2,8 +2,9 @@
  * libfwinfer - Q4_K / Q5_K / Q6_K matmul (prompt batches) with AVX512-VNNI's
  * 256-bit vpdpbusd. Compiled with -mavx512f -mavx512vl -mavx512vnni (plus
  * AVX2/FMA/F16C); only reached through the dispatch table at
- * FWI_ISA_AVX512VNNI. Matvec (decode) stays the AVX2 kernel. The panel code
- * is kpanel_tmpl.h, shared with kquants_avx2.c: bit-identical results.
+ * FWI_ISA_AVX512VNNI. The panel code is kpanel_tmpl.h, shared with
+ * kquants_avx2.c; the matvec (decode) is the 512-bit one of
+ * matvec_avx512.c (kmv512_tmpl.h) with vpdpwssd: bit-identical results.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -13,6 +14,10 @@
 
 #define KP_VNNI 1
 #include "kpanel_tmpl.h"
+
+#define KMV_VNNI 1
+#define KMV_SFX _vnni
+#include "kmv512_tmpl.h"
 
 /* any token count: a short tile repeats its last token without storing it
  * (the same bits as matvec) */
@@ -33,4 +38,7 @@ void fwi_kquants_init_avx512vnni(fwi_kernels *k)
     k->matmul[FWI_TYPE_Q4_K] = matmul_q4_K_vnni;
     k->matmul[FWI_TYPE_Q5_K] = matmul_q5_K_vnni;
     k->matmul[FWI_TYPE_Q6_K] = matmul_q6_K_vnni;
+    k->matvec[FWI_TYPE_Q4_K] = matvec_q4_K_vnni;
+    k->matvec[FWI_TYPE_Q5_K] = matvec_q5_K_vnni;
+    k->matvec[FWI_TYPE_Q6_K] = matvec_q6_K_vnni;
 }

@@ -3,9 +3,9 @@
  * together) with AVX512-VNNI's vpdpbusd on 512-bit vectors of 16 rows.
  * Compiled with -mavx512f -mavx512vl -mavx512bw -mavx512vnni (plus
  * AVX2/FMA/F16C); only reached through the dispatch table after
- * fwi_cpu_detect() reported FWI_ISA_AVX512VNNI. Matvec (decode, memory
- * bound) stays the AVX2 kernel. The panel code is qpanel_tmpl.h, shared
- * with matmul_avx2.c: the results are bit-identical to the AVX2 kernels.
+ * fwi_cpu_detect() reported FWI_ISA_AVX512VNNI. The panel code is
+ * qpanel_tmpl.h, shared with matmul_avx2.c; the matvec (decode) further
+ * down is its own: the results are bit-identical to the AVX2 kernels.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -231,8 +231,187 @@ static void matmul_q8_0_vnni(float *out, size_t os, const void *w, size_t ws,
     matmul_z(WQ8_0, out, os, w, ws, x, xs, n, r0, r1, n_tok);
 }
 
+/* ---------------------------------------------------------------------- */
+/* matvec (decode): 512-bit vpdpbusd, 8 rows per group, 16 row-pieces per
+ * step (Q4_0: blocks b and b+1 of 8 rows; Q8_0: the two 16-byte halves of
+ * block b of 8 rows), bit-identical to matvec_q4_0_avx2 / matvec_q8_0_avx2:
+ * per row and block the exact integer dot sumi, then (lane-wise, no FMA)
+ *     acc = acc + (float)sumi * (dw * dy)
+ * in block order. The integer sums are exact whatever the method:
+ *   Q4_0: sum q*y over the unsigned nibbles q (vpdpbusd), minus 8*sum(y);
+ *   Q8_0: sum (w + 128)*y (w ^ 0x80 as unsigned, vpdpbusd), minus 128*sum(y);
+ * sum(y) per activation block comes from a table built once per call. A
+ * zmm holds four 16-byte pieces, two per row ([row a: 2 | row b: 2]); one
+ * transposing tree gives the 16 piece sums of a group. */
+
+#define MV_TAB 2048 /* activation blocks per table chunk (16 KiB) */
+
+static FWI_ALWAYS_INLINE __m512i ld4x128(const char *a, const char *b, const char *c, const char *d)
+{
+    const __m256i lo = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)a)),
+        _mm_loadu_si128((const __m128i *)(const void *)b), 1);
+    const __m256i hi = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)c)),
+        _mm_loadu_si128((const __m128i *)(const void *)d), 1);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* per activation block b0 + i: off[i] = (Q4_0: 8, Q8_0: 128) * sum(y),
+ * dy[i] = its scale */
+static void mv_tables(const int wt, int32_t *off, float *dy, const char *x, int b0, int nbc)
+{
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int i = 0; i < nbc; i++) {
+        const char *yb = x + (size_t)(b0 + i) * sizeof(fwi_block_q8_0);
+        dy[i] = load_f16(yb);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(yb + 2));
+        const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, y);
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        off[i] = _mm_cvtsi128_si32(h) * (wt == WQ4_0 ? 8 : 128);
+    }
+}
+
+/* the 8 row scales (f16 -> f32) of the block at byte offset wo */
+static FWI_ALWAYS_INLINE __m256 mv_row_scales(const char *const *wr, size_t wo)
+{
+    __m128i h = _mm_setzero_si128();
+    FWI_UNROLL
+    for (int i = 0; i < 8; i++)
+        h = insert16(h, load_i16(wr[i] + wo), i);
+    return _mm256_cvtph_ps(h);
+}
+
+/* one step of a group of 8 rows: Q4_0 blocks b and b + 1 (pair = 0: block
+ * b alone, in both places, the second copy dropped); Q8_0 block b */
+static FWI_ALWAYS_INLINE __m256 mv_step(const int wt, const int pair, __m256 acc,
+                                        const char *const *wr, const char *xc,
+                                        const int32_t *off, const float *dyt, int b)
+{
+    const size_t xo = (size_t)b * sizeof(fwi_block_q8_0);
+    __m512i v[4];
+    size_t wo;
+    if (wt == WQ4_0) {
+        const __m512i m4 = _mm512_set1_epi8(0x0f);
+        wo = (size_t)b * sizeof(fwi_block_q4_0);
+        const size_t wo1 = pair ? wo + sizeof(fwi_block_q4_0) : wo;
+        const size_t xo1 = pair ? xo + sizeof(fwi_block_q8_0) : xo;
+        /* lanes: [blk b | blk b+1 | blk b | blk b+1] */
+        const __m512i ylo = ld4x128(xc + xo + 2, xc + xo1 + 2, xc + xo + 2, xc + xo1 + 2);
+        const __m512i yhi = ld4x128(xc + xo + 18, xc + xo1 + 18, xc + xo + 18, xc + xo1 + 18);
+        FWI_UNROLL
+        for (int p = 0; p < 4; p++) {
+            const char *ra = wr[2 * p], *rb = wr[2 * p + 1];
+            const __m512i raw = ld4x128(ra + wo + 2, ra + wo1 + 2, rb + wo + 2, rb + wo1 + 2);
+            const __m512i lo = _mm512_and_si512(raw, m4);
+            const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+            v[p] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, ylo), hi, yhi);
+        }
+    } else {
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        wo = (size_t)b * sizeof(fwi_block_q8_0);
+        /* lanes: [row a: lo16, hi16 | row b: lo16, hi16] of block b */
+        const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(xc + xo + 2)));
+        FWI_UNROLL
+        for (int p = 0; p < 4; p++) {
+            const __m512i wv = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(wr[2 * p] + wo + 2))),
+                _mm256_loadu_si256((const __m256i *)(const void *)(wr[2 * p + 1] + wo + 2)), 1);
+            v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(wv, bias), y);
+        }
+    }
+    /* dword 4k + p of t: the sum of lane k of v[p] (row 2p + k / 2, piece k % 2) */
+    const __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+    const __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+    const __m512i t = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+    /* [piece 0 of rows 0..7 | piece 1 of rows 0..7] */
+    const __m512i s = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11,
+                                                                 4, 12, 5, 13, 6, 14, 7, 15), t);
+    if (wt == WQ4_0) {
+        const __m512i o = _mm512_inserti64x4(_mm512_set1_epi32(off[b]),
+                                             _mm256_set1_epi32(off[pair ? b + 1 : b]), 1);
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(s, o));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm512_castps512_ps256(f),
+                                               _mm256_mul_ps(mv_row_scales(wr, wo), _mm256_set1_ps(dyt[b]))));
+        if (pair) {
+            const __m256 f1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(f1, _mm256_mul_ps(mv_row_scales(wr, wo + sizeof(fwi_block_q4_0)),
+                                                                     _mm256_set1_ps(dyt[b + 1]))));
+        }
+    } else {
+        const __m256i si = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s),
+                                                             _mm512_extracti64x4_epi64(s, 1)),
+                                            _mm256_set1_epi32(off[b]));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(si),
+                                               _mm256_mul_ps(mv_row_scales(wr, wo), _mm256_set1_ps(dyt[b]))));
+    }
+    return acc;
+}
+
+static FWI_ALWAYS_INLINE void matvec_z(const int wt, float *out, const void *wv, size_t ws,
+                                       const void *xv, int n, int r0, int r1)
+{
+    const char *w = wv, *x = xv;
+    const int nb = n / FWI_QK8_0;
+    const size_t wbs = wt == WQ4_0 ? sizeof(fwi_block_q4_0) : sizeof(fwi_block_q8_0);
+    const int bstep = wt == WQ4_0 ? 2 : 1;
+    int32_t off[MV_TAB];
+    float dyt[MV_TAB];
+    for (int b0 = 0; b0 < nb; b0 += MV_TAB) {
+        const int nbc = nb - b0 < MV_TAB ? nb - b0 : MV_TAB;
+        mv_tables(wt, off, dyt, x, b0, nbc);
+        const char *xc = x + (size_t)b0 * sizeof(fwi_block_q8_0);
+        for (int r = r0; r < r1; r += 8) {
+            const int nr = r1 - r < 8 ? r1 - r : 8;
+            const char *wr[8];
+            for (int i = 0; i < 8; i++)
+                wr[i] = w + (size_t)(r + (i < nr ? i : nr - 1)) * ws + (size_t)b0 * wbs;
+            /* prefetch the group of 8 rows at least 8 KiB ahead (as the
+             * AVX2 kernels), spread over this group's steps */
+            const size_t gb = 8 * (size_t)nbc * wbs;
+            const int lead = gb >= 8192 ? 8 : 8 * (int)((8192 + gb - 1) / gb);
+            const char *pf = w + (size_t)(r + lead) * ws + (size_t)b0 * wbs;
+            const char *pfe = r + lead < r1 ? pf + gb : pf;
+            const size_t pfs = ((8 * (size_t)bstep * wbs + 63) / 64) * 64;
+            float buf[8] = { 0 };
+            if (b0 > 0)
+                memcpy(buf, out + r, (size_t)nr * sizeof(float));
+            __m256 acc = _mm256_loadu_ps(buf);
+            int b = 0;
+            for (; b + bstep <= nbc; b += bstep) {
+                if (pf < pfe) {
+                    for (size_t o = 0; o < pfs; o += 64)
+                        _mm_prefetch(pf + o, _MM_HINT_T0);
+                    pf += pfs;
+                }
+                acc = mv_step(wt, 1, acc, wr, xc, off, dyt, b);
+            }
+            if (b < nbc)
+                acc = mv_step(wt, 0, acc, wr, xc, off, dyt, b);
+            _mm256_storeu_ps(buf, acc);
+            memcpy(out + r, buf, (size_t)nr * sizeof(float));
+        }
+    }
+}
+
+static void matvec_q4_0_vnni(float *out, const void *w, size_t ws, const void *x, int n,
+                             int r0, int r1)
+{
+    matvec_z(WQ4_0, out, w, ws, x, n, r0, r1);
+}
+
+static void matvec_q8_0_vnni(float *out, const void *w, size_t ws, const void *x, int n,
+                             int r0, int r1)
+{
+    matvec_z(WQ8_0, out, w, ws, x, n, r0, r1);
+}
+
 void fwi_matmul_init_avx512vnni(fwi_kernels *k)
 {
+    k->matvec[FWI_TYPE_Q4_0] = matvec_q4_0_vnni;
+    k->matvec[FWI_TYPE_Q8_0] = matvec_q8_0_vnni;
     k->matmul[FWI_TYPE_Q4_0] = matmul_q4_0_vnni;
     k->matmul[FWI_TYPE_Q8_0] = matmul_q8_0_vnni;
 }
