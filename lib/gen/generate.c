@@ -187,7 +187,6 @@ typedef struct gen_run {
     int active;             /* still generating */
     fw_token next;          /* sampled, to evaluate before the next step */
     const float *logits;    /* of the last evaluated token */
-    size_t n_recs_before;   /* records of the echo */
 } gen_run;
 
 /* Sample one token of choice u from u->logits and account for it: text,
@@ -205,11 +204,8 @@ static fw_status run_step(gen_state *g, gen_run *u)
     u->active = 0;
     if (step >= rq->max_tokens || g->stopped || (uint32_t)u->pos >= n_ctx)
         return FW_OK; /* "length" (the context is full), or stopped */
-    for (int32_t i = 0; i < n_vocab; i++)
-        if (isnan(logits[i]))
-            return fwi_fail(g->ctx, FW_E_NUMERIC,
-                            "choice %d, step %d: the logit of token %d is NaN",
-                            (int)ci, (int)step, (int)i);
+    /* (a NaN logit fails the sampler's input check: FW_E_NUMERIC naming
+     * the token, prefixed below with the choice and step) */
     fwi_tokrec rec;
     memset(&rec, 0, sizeof rec);
     fw_status st = fw_sampler_sample(u->smp, logits, n_vocab, &rec.id, &rec.sampling_lp);
@@ -342,13 +338,12 @@ static fw_status run_choices(gen_state *g, gen_run *runs, int32_t n)
         }
         if (st != FW_OK || m == 0)
             break;
-        st = m == 1 ? fw_context_eval(g->ctx, seq[0], pos[0], tok, 1, 0)
-                    : fw_context_eval_batch(g->ctx, tok, seq, pos, m, 0);
+        st = fw_context_eval_batch(g->ctx, tok, seq, pos, m, 0);
         for (int32_t i = 0, j = 0; st == FW_OK && i < n; i++) {
             gen_run *u = &runs[i];
             if (!u->active)
                 continue;
-            u->logits = fw_context_logits(g->ctx, m == 1 ? -1 : j++);
+            u->logits = fw_context_logits(g->ctx, j++);
             u->pos++;
             u->step++;
         }
@@ -557,7 +552,6 @@ fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
         u->ci = i;
         u->pos = (int32_t)r->n_prompt;
         u->logits = first;
-        u->n_recs_before = c->n_recs;
         if (st == FW_OK)
             st = fw_sampler_clone(base, 1, r->seed, (uint64_t)i, &u->smp);
         if (st == FW_OK)
@@ -569,7 +563,7 @@ fw_status fwi_generate(fw_context *ctx, const fwi_prompt *p,
     size_t shift = utf8_chars(echo_text.data ? echo_text.data : "", echo_text.len);
     for (int32_t i = 0; runs && i < rq.n; i++) {
         fwi_choice *c = &r->choices[i];
-        for (size_t k = runs[i].n_recs_before; st == FW_OK && k < c->n_recs; k++)
+        for (size_t k = c->n_echo; st == FW_OK && k < c->n_recs; k++)
             c->recs[k].text_offset += (int32_t)shift;
         fw_sampler_free(runs[i].smp);
         fw_detok_stream_free(runs[i].ds);

@@ -26,8 +26,8 @@ struct fw_stage {
 };
 
 /* Survivor helpers shared by the stages. */
-/* Softmax over the live candidates into .p (exact 0 for -inf logits).
- * Returns the max logit; FW_E_RANGE when all are -inf. */
+/* Softmax over the live candidates into .p (exact 0 for -inf logits):
+ * FW_E_NUMERIC for a NaN logit, FW_E_RANGE when all are -inf. */
 fw_status fwi_cands_softmax(fw_candidates *c);
 /* Only the checks of fwi_cands_softmax: NaN, all -inf. */
 fw_status fwi_cands_check(const fw_candidates *c);

@@ -725,11 +725,10 @@ static void test_context_new(void **state)
     run_scenario("context creation (JSON)", sc_context_json);
 }
 
-static void test_generate(void **state)
+/* the context the generation and state scenarios share (made without
+ * failures) */
+static void need_gen_ctx(void)
 {
-    (void)state;
-    TU_REQUIRE_DATA();
-    need_model();
     if (!gen_ctx) {
         fw_context_params cp;
         fw_context_params_init(&cp);
@@ -738,6 +737,14 @@ static void test_generate(void **state)
         cp.n_seq_max = 2;
         assert_int_equal(fw_context_new(model, &cp, &gen_ctx), FW_OK);
     }
+}
+
+static void test_generate(void **state)
+{
+    (void)state;
+    TU_REQUIRE_DATA();
+    need_model();
+    need_gen_ctx();
     run_scenario("generation (n=2, stop, lp)", sc_generate);
     run_scenario("generation (chat, n=2)", sc_generate_chat);
 }
@@ -785,14 +792,7 @@ static void test_state(void **state)
     (void)state;
     TU_REQUIRE_DATA();
     need_model();
-    if (!gen_ctx) {
-        fw_context_params cp;
-        fw_context_params_init(&cp);
-        cp.n_ctx = 128;
-        cp.n_threads = 1;
-        cp.n_seq_max = 2;
-        assert_int_equal(fw_context_new(model, &cp, &gen_ctx), FW_OK);
-    }
+    need_gen_ctx();
     fw_token t[4] = {1, 403, 407, 261};
     assert_int_equal(fw_context_eval(gen_ctx, 0, 0, t, 4, 0), FW_OK);
     assert_int_equal(fw_context_eval(gen_ctx, 1, 0, t, 2, 0), FW_OK);
