@@ -157,7 +157,12 @@ static void test_types(void **state)
             double dr = tu_rel_diff(simd, ref_logits, 600);
             print_message("%-5s %s vs scalar: %.2e, vs llama.cpp: %.2e\n", tc->name,
                           levels[l], d, dr);
-            assert_true(d < 1e-5);
+            /* summation order only, but an f16 rounding of the KV cache
+             * (or of a BF16 conversion) that flips moves the logits by up
+             * to ~4e-5 relative: seen on BF16 prompts of 6 and 9 tokens at
+             * the AVX2 level, and on this prompt with the AVX-512 F16/BF16
+             * order; an error in a kernel shows up orders above that */
+            assert_true(d < 1e-4);
             assert_true(dr < tc->tol);
             if (!strcmp(levels[l], fw_isa_best()))
                 break;
