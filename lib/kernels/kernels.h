@@ -57,7 +57,7 @@ enum fwi_isa {
     FWI_ISA_SCALAR = 0,
 #if defined(FWI_ARCH_X86_64)
     FWI_ISA_AVX2,        /* AVX2 + FMA + F16C (+ OS YMM state) */
-    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state): 512-bit matvec */
+    FWI_ISA_AVX512,      /* AVX512 F/BW/DQ/VL (+ OS ZMM state): 512-bit matvec, F16/BF16 matmul */
     FWI_ISA_AVX512VNNI,  /* + AVX512_VNNI: Q4_0/Q8_0/K-quant matmul and matvec */
 #elif defined(FWI_ARCH_AARCH64)
     FWI_ISA_NEON,        /* ASIMD (baseline on AArch64) */
