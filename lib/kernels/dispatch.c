@@ -31,6 +31,7 @@ void fwi_kernels_init(fwi_kernels *k, enum fwi_isa level)
     if (lvl < FWI_ISA_AVX512)
         return;
     fwi_matvec_init_avx512(k);
+    fwi_attn_init_avx512(k);
     k->isa = FWI_ISA_AVX512;
     if (lvl < FWI_ISA_AVX512VNNI)
         return;

@@ -167,9 +167,19 @@ typedef struct fwi_kernels {
      *   y = f32(acc) * (1 / S)
      * i.e. exactly vec_scale_f16 / vec_mad_f16 / cvt_f16_to_f32 / scale in
      * that order, fused (the accumulator stays in registers). expf is
-     * libm's. s is overwritten (scratch). Bit-exact on every ISA. */
+     * fwi_expf (expf_impl.h: glibc's algorithm, bit-identical to libm's
+     * expf on x86-64 glibc with FMA), the same on every ISA. s is
+     * overwritten (scratch). Bit-exact on every ISA. */
     void (*attn_values_online_f16)(float *y, float *s, const fwi_f16 *v,
                                    size_t v_stride, int n_kv, int d);
+    /* attn_values_online_f16 for nh query heads that read the same values
+     * (a grouped-query attention group): head h takes its scores from
+     * s + h * s_stride (overwritten) and writes y + h * y_stride;
+     * bit-identical to nh calls of attn_values_online_f16. NULL where an
+     * ISA has no such kernel (callers then loop over the heads). */
+    void (*attn_values_online_f16_heads)(float *y, size_t y_stride, float *s,
+                                         size_t s_stride, const fwi_f16 *v,
+                                         size_t v_stride, int n_kv, int d, int nh);
 } fwi_kernels;
 
 /* Fill *k for min(level, fwi_cpu_detect()). Never fails: at worst the
@@ -190,6 +200,10 @@ void fwi_rope_cache(float *cs, int n_rot, float pos, float freq_base,
  * where w_j = 1); returns 1 / S. */
 float fwi_attn_online_weights(float *s, int n_kv);
 
+/* expf of the attention softmax, the same function on every ISA (see
+ * expf_impl.h; generic/expf_c.c) */
+float fwi_expf(float x);
+
 /* ---- per-file installers (internal to lib/kernels) ---- */
 void fwi_matmul_init_c(fwi_kernels *k);
 void fwi_ops_init_c(fwi_kernels *k);
@@ -203,6 +217,7 @@ void fwi_legacy_init_avx2(fwi_kernels *k);
 void fwi_kquants_init_avx2(fwi_kernels *k);
 void fwi_lowk_init_avx2(fwi_kernels *k);
 void fwi_matvec_init_avx512(fwi_kernels *k);      /* K-quant / float matvec */
+void fwi_attn_init_avx512(fwi_kernels *k);        /* attention, several heads */
 void fwi_matmul_init_avx512vnni(fwi_kernels *k);  /* Q4_0/Q8_0 matmul, matvec */
 void fwi_kquants_init_avx512vnni(fwi_kernels *k); /* K-quant matmul, matvec */
 #elif defined(FWI_ARCH_AARCH64)

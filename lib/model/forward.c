@@ -250,33 +250,48 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     fwi_scratch *s = f->s;
     const int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
+    /* a task: up to FWI_ATT_HEADS query heads of one KV group, one token */
+    const int cpg = (group + FWI_ATT_HEADS - 1) / FWI_ATT_HEADS; /* tasks per group */
+    const int per_tok = hp->n_head_kv * cpg;
     const fwi_layer *L = &f->m->layers[layer];
     /* gemma2's soft-capping: s = c * tanh(kq_scale / c * dot) */
     const float cap = hp->attn_softcap;
     const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t layer_off = (size_t)layer * (size_t)s->n_ctx * (size_t)kvd;
-    float *sc = s->scores + (size_t)ith * (size_t)s->n_ctx;
+    const size_t ss = (size_t)s->n_ctx;
+    float *sc = s->scores + (size_t)ith * FWI_ATT_HEADS * ss;
     float *qr = s->att_q + (size_t)ith * (size_t)hd;
     fwi_f16 *acc = s->att_acc + (size_t)ith * (size_t)hd;
     atomic_int *ctr = phase_counter(t, ith, qn);
     int task, task1;
-    while (grab(ctr, t->n * hp->n_head, 1, &task, &task1)) {
-        int i = task / hp->n_head, h = task % hp->n_head;
+    (void)nth;
+    while (grab(ctr, t->n * per_tok, 1, &task, &task1)) {
+        const int i = task / per_tok, g = task % per_tok / cpg, c = task % cpg;
+        const int h0 = g * group + c * FWI_ATT_HEADS;
+        const int nh = group - c * FWI_ATT_HEADS < FWI_ATT_HEADS ? group - c * FWI_ATT_HEADS
+                                                                 : FWI_ATT_HEADS;
         /* causal: positions 0..pos; SWA layers: the last n_swa of them */
         const int pos = t->pos[i];
         const int p0 = L->swa && pos >= hp->n_swa ? pos - hp->n_swa + 1 : 0;
         const int n_kv = pos + 1 - p0;
-        const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-        const size_t off = layer_off + (size_t)p0 * (size_t)kvd + (size_t)(h / group) * hd;
+        const size_t off = layer_off + (size_t)p0 * (size_t)kvd + (size_t)g * hd;
         const fwi_f16 *kc = t->kv[i]->k + off;
         const fwi_f16 *vc = t->kv[i]->v + off;
-        k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
-        k->cvt_f16_to_f32(qr, acc, hd);
-        k->attn_scores_f16(sc, qr, kc, (size_t)kvd, n_kv, hd, scale);
-        if (cap > 0)
-            k->softcap(sc, n_kv, 1.0f, cap);
-        float *y = s->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h * hd;
-        k->attn_values_online_f16(y, sc, vc, (size_t)kvd, n_kv, hd);
+        for (int h = 0; h < nh; h++) {
+            const float *q = s->q + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)(h0 + h) * hd;
+            k->cvt_f32_to_f16(acc, q, hd); /* acc as scratch for the f16 query */
+            k->cvt_f16_to_f32(qr, acc, hd);
+            k->attn_scores_f16(sc + (size_t)h * ss, qr, kc, (size_t)kvd, n_kv, hd, scale);
+            if (cap > 0)
+                k->softcap(sc + (size_t)h * ss, n_kv, 1.0f, cap);
+        }
+        float *y = s->att + (size_t)i * (size_t)(hp->n_head * hd) + (size_t)h0 * hd;
+        if (k->attn_values_online_f16_heads)
+            k->attn_values_online_f16_heads(y, (size_t)hd, sc, ss, vc, (size_t)kvd, n_kv, hd, nh);
+        else
+            for (int h = 0; h < nh; h++)
+                k->attn_values_online_f16(y + (size_t)h * hd, sc + (size_t)h * ss, vc,
+                                          (size_t)kvd, n_kv, hd);
     }
     fwi_pool_barrier(f->pool);
 }

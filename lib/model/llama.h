@@ -133,6 +133,10 @@ static inline unsigned fwi_weight_aq_mask(const fwi_weight *w)
     return i < 0 ? 0u : 1u << i;
 }
 
+/* Query heads of one KV group that an attention task handles together
+ * (fwi_kernels.attn_values_online_f16_heads). */
+#define FWI_ATT_HEADS 4
+
 /* Scratch of one context, sized for n_batch tokens. */
 typedef struct fwi_scratch {
     int32_t n_batch, n_ctx, n_threads;
@@ -141,7 +145,7 @@ typedef struct fwi_scratch {
      * model's weights do not use), xq_stride[i] bytes apart */
     void *xq[FWI_AQ_COUNT];
     size_t xq_stride[FWI_AQ_COUNT];
-    float *scores;   /* [n_threads][n_ctx] */
+    float *scores;   /* [n_threads][FWI_ATT_HEADS][n_ctx] */
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
     float *rope_cs;  /* [n_batch][n_rot] */

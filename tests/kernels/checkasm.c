@@ -297,6 +297,43 @@ static double ref_round_f16(double v) /* RNE to binary16 via double arithmetic *
     return copysign(nearbyint(a / unit) * unit, v); /* FE_TONEAREST default */
 }
 
+/* fwi_expf: where the C library is glibc on x86-64 and the CPU has FMA
+ * (glibc then runs __expf_fma), equal to libm's expf bit for bit (an
+ * exhaustive run over all 2^32 inputs found no difference; here a sample and
+ * the edges). Elsewhere within one ulp of it. */
+static void check_expf(void)
+{
+    static const float edge[] = { 0.0f, -0.0f, 1.0f, -1.0f, 0x1.62e42ep6f, 0x1.62e430p6f,
+                                  -0x1.9fe368p6f, -0x1.9fe36ap6f, -0x1.9d1d9ep6f, -87.5f,
+                                  -88.8f, -103.9f, -104.0f, -150.0f, 88.0f, 89.0f,
+                                  INFINITY, -INFINITY, NAN, 0x1p-30f, -0x1p-30f, 1e-45f };
+    int exact = 0;
+#if defined(__GLIBC__) && defined(FWI_ARCH_X86_64)
+    exact = fwi_cpu_detect() >= FWI_ISA_AVX2;
+#endif
+    const int n = 1 << 20;
+    for (int i = 0; i < n + (int)(sizeof edge / sizeof edge[0]); i++) {
+        float x;
+        if (i < n) {
+            uint32_t u = rnd32();
+            if (i & 1) /* the attention range: [-128, 0] */
+                u = (u & 0x807fffffu) | ((120u + u % 14u) << 23) | 0x80000000u;
+            memcpy(&x, &u, sizeof x);
+        } else {
+            x = edge[i - n];
+        }
+        const float a = fwi_expf(x), b = expf(x);
+        n_checks++;
+        if (isnan(a) && isnan(b))
+            continue;
+        if (exact ? !same_bits(a, b) : fabsf(a - b) > 0x1p-23f * fabsf(b) + 1e-45f) {
+            fail("fwi_expf", "scalar", "x=%a: %a, libm %a%s", (double)x, (double)a, (double)b,
+                 exact ? " (exact match required)" : "");
+            return;
+        }
+    }
+}
+
 static void check_fp16(void)
 {
     if (!selected("fp16"))
@@ -1445,10 +1482,10 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                     if (s0[j] > M) {
                         const float m_old = M;
                         M = s0[j];
-                        ms = expf(m_old - M);
+                        ms = fwi_expf(m_old - M);
                         kc->vec_scale_f16(acc, ms, d);
                     } else {
-                        wj = expf(s0[j] - M);
+                        wj = fwi_expf(s0[j] - M);
                     }
                     kc->vec_mad_f16(acc, v + 1 + (size_t)j * stride, wj, d);
                     const float sm = S * ms;
@@ -1467,6 +1504,65 @@ static void check_ops(const fwi_kernels *kc, const fwi_kernels *k, const fwi_ker
                 }
                 free(v); free(tmp); free(s0); free(s1); free(yr); free(yc2); free(ys2);
                 free(acc);
+            }
+        }
+    }
+    if (CHANGED(attn_values_online_f16_heads)) {
+        /* several heads on the same values: exact vs one scalar call per
+         * head (head dims: tails of 16 and more than 64; ties, zeros and
+         * -inf scores; scores that underflow expf) */
+        static const int ds[] = { 1, 13, 16, 40, 64, 72, 80, 128 };
+        static const int nkvs[] = { 1, 2, 7, 16, 37, 130 };
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+            for (size_t ni = 0; ni < sizeof nkvs / sizeof nkvs[0]; ni++) {
+                const int d = ds[di], n_kv = nkvs[ni], nh = 1 + (int)(rnd32() % 8);
+                const size_t stride = (size_t)d + (rnd32() % 4), ss = (size_t)n_kv + 3;
+                const size_t ysd = (size_t)d + 5;
+                fwi_f16 *v = xmalloc((stride * (size_t)n_kv + 1) * 2);
+                float *tmp = xmalloc(stride * (size_t)n_kv * sizeof(float));
+                fill_f32(tmp, stride * (size_t)n_kv, 2.0f);
+                fwi_convert_row_f32_to_f16(tmp, v + 1, (int)(stride * (size_t)n_kv));
+                float *s0 = xmalloc(ss * (size_t)nh * sizeof(float));
+                float *s1 = xmalloc(ss * (size_t)nh * sizeof(float));
+                float *s2 = xmalloc((size_t)n_kv * sizeof(float));
+                float *yh = xmalloc(ysd * (size_t)nh * sizeof(float));
+                float *y1 = xmalloc((size_t)d * sizeof(float));
+                fill_f32(s0, ss * (size_t)nh, 4.0f);
+                for (int h = 0; h < nh; h++) {
+                    float *sh = s0 + (size_t)h * ss;
+                    for (int j = 1 + h; j < n_kv; j += 4) /* rising maxima */
+                        sh[j] = sh[j - 1] + 0.25f * (float)(rnd32() % 8);
+                    for (int j = 0; j < n_kv; j++) {
+                        const uint32_t r = rnd32() % 16;
+                        if (r == 0)
+                            sh[j] = sh[j > 0 ? j - 1 : 0]; /* ties */
+                        else if (r == 1)
+                            sh[j] = (rnd32() & 1) ? 0.0f : -0.0f;
+                        else if (r == 2 && j > 0) /* (a leading -inf makes NaN) */
+                            sh[j] = -INFINITY;
+                        else if (r == 3)
+                            sh[j] = -100.0f - (float)(rnd32() % 50); /* expf underflows */
+                    }
+                    if (h == 0 && n_kv > 1)
+                        sh[1] = 120.0f; /* everything before and after is far below */
+                }
+                fill_sentinel(yh, ysd * (size_t)nh);
+                memcpy(s1, s0, ss * (size_t)nh * sizeof(float));
+                k->attn_values_online_f16_heads(yh, ysd, s1, ss, v + 1, stride, n_kv, d, nh);
+                snprintf(ctx, sizeof ctx, "d=%d n_kv=%d heads=%d", d, n_kv, nh);
+                for (int h = 0; h < nh; h++) {
+                    memcpy(s2, s0 + (size_t)h * ss, (size_t)n_kv * sizeof(float));
+                    kc->attn_values_online_f16(y1, s2, v + 1, stride, n_kv, d);
+                    if (!cmp_exact("attn_values_online_f16_heads", isa, yh + (size_t)h * ysd, y1,
+                                   d, ctx))
+                        break;
+                    n_checks++;
+                    if (!is_sentinel(yh[(size_t)h * ysd + (size_t)d])) {
+                        fail("attn_values_online_f16_heads", isa, "%s: wrote past d", ctx);
+                        break;
+                    }
+                }
+                free(v); free(tmp); free(s0); free(s1); free(s2); free(yh); free(y1);
             }
         }
     }
@@ -1753,6 +1849,7 @@ int main(int argc, char **argv)
     fwi_kernels kc;
     fwi_kernels_init(&kc, FWI_ISA_SCALAR);
     check_fp16();
+    check_expf();
     check_blocks(&kc);
     /* the scalar level: determinism checks only (compares with itself) */
     check_matmuls(&kc, &kc, NULL);

@@ -112,10 +112,10 @@ float fwi_attn_online_weights(float *s, int n_kv)
         if (s[j] > M) {
             const float m_old = M;
             M = s[j];
-            ms = expf(m_old - M);
+            ms = fwi_expf(m_old - M);
             s[j] = -ms;
         } else {
-            w = expf(s[j] - M);
+            w = fwi_expf(s[j] - M);
             s[j] = w;
         }
         S = S * ms + w;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../expf_impl.h"
 #include "../kernels.h"
 
 static inline float hsum8(__m256 v)
@@ -377,12 +378,12 @@ static void attn_values_online_f16_avx2(float *y, float *s, const fwi_f16 *v, si
             if (s[j] > M) { /* the scalar sequence of fwi_attn_online_weights */
                 const float m_old = M;
                 M = s[j];
-                ms = expf(m_old - M);
+                ms = fwi_expf_body(m_old - M);
                 const __m256 msv = _mm256_set1_ps(ms);
                 for (int k = 0; k < nv; k++)
                     acc[k] = round_h8(_mm256_mul_ps(acc[k], msv));
             } else {
-                w = expf(s[j] - M);
+                w = fwi_expf_body(s[j] - M);
             }
             const float sm = S * ms; /* two statements: never contracted */
             S = sm + w;
