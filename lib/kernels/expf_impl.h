@@ -11,10 +11,10 @@
  *     s  = double with bits T[ki % 32] + (ki << 47)   (2^(ki / 32))
  *     y  = ((C0 * r + C1) * r^2 + (C2 * r + 1)) * s    (three fused steps)
  *     expf(x) = (float)y
- * computed in double. |x| >= 2^(0x42b - 0x3ff - ...) i.e. the top twelve
- * bits of x above 0x42a (|x| >= ~88.7: overflow, deep underflow), infinities
- * and NaN go to libm's expf, as glibc's own special path does. Nothing here
- * depends on the rounding mode but round-to-nearest (the default).
+ * computed in double. Inputs whose exponent field and top mantissa bits
+ * ((bits >> 20) & 0x7ff) exceed 0x42a, i.e. |x| >= 88 (overflow, deep
+ * underflow), infinities and NaN, go to libm's expf, where glibc takes its
+ * own special path. Assumes round-to-nearest (the default).
  */
 #ifndef FWI_EXPF_IMPL_H
 #define FWI_EXPF_IMPL_H
