@@ -130,7 +130,7 @@ static int scratch_alloc(fwi_scratch *s, const fwi_llama *m, int n_batch,
         s->xqt[j] = fwi_malloc_array((size_t)n_threads, s->xqt_stride[j]);
         xq_ok &= s->xq[j] && s->xqt[j];
     }
-    s->scores = fwi_malloc_array((size_t)n_threads * FWI_ATT_HEADS * (size_t)n_ctx,
+    s->scores = fwi_malloc_array((size_t)n_threads * (size_t)fwi_att_heads(hp) * (size_t)n_ctx,
                                  sizeof(float));
     s->rope_cs = fwi_malloc_array(b * (size_t)hp->n_rot, sizeof(float));
     /* sliding-window layers rotate with their own base (gemma) */

@@ -250,8 +250,9 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     fwi_scratch *s = f->s;
     const int hd = hp->head_dim, kvd = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
-    /* a task: up to FWI_ATT_HEADS query heads of one KV group, one token */
-    const int cpg = (group + FWI_ATT_HEADS - 1) / FWI_ATT_HEADS; /* tasks per group */
+    /* a task: up to ah query heads of one KV group, one token */
+    const int ah = fwi_att_heads(hp);
+    const int cpg = (group + ah - 1) / ah; /* tasks per group */
     const int per_tok = hp->n_head_kv * cpg;
     const fwi_layer *L = &f->m->layers[layer];
     /* gemma2's soft-capping: s = c * tanh(kq_scale / c * dot) */
@@ -259,17 +260,15 @@ static void att_phase(fw_task *t, int ith, int nth, int *qn, int layer)
     const float scale = cap > 0 ? hp->kq_scale / cap : hp->kq_scale;
     const size_t layer_off = (size_t)layer * (size_t)s->n_ctx * (size_t)kvd;
     const size_t ss = (size_t)s->n_ctx;
-    float *sc = s->scores + (size_t)ith * FWI_ATT_HEADS * ss;
+    float *sc = s->scores + (size_t)ith * (size_t)ah * ss;
     float *qr = s->att_q + (size_t)ith * (size_t)hd;
     fwi_f16 *acc = s->att_acc + (size_t)ith * (size_t)hd;
     atomic_int *ctr = phase_counter(t, ith, qn);
     int task, task1;
-    (void)nth;
     while (grab(ctr, t->n * per_tok, 1, &task, &task1)) {
         const int i = task / per_tok, g = task % per_tok / cpg, c = task % cpg;
-        const int h0 = g * group + c * FWI_ATT_HEADS;
-        const int nh = group - c * FWI_ATT_HEADS < FWI_ATT_HEADS ? group - c * FWI_ATT_HEADS
-                                                                 : FWI_ATT_HEADS;
+        const int h0 = g * group + c * ah;
+        const int nh = group - c * ah < ah ? group - c * ah : ah;
         /* causal: positions 0..pos; SWA layers: the last n_swa of them */
         const int pos = t->pos[i];
         const int p0 = L->swa && pos >= hp->n_swa ? pos - hp->n_swa + 1 : 0;

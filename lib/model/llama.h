@@ -134,8 +134,14 @@ static inline unsigned fwi_weight_aq_mask(const fwi_weight *w)
 }
 
 /* Query heads of one KV group that an attention task handles together
- * (fwi_kernels.attn_values_online_f16_heads). */
+ * (fwi_kernels.attn_values_online_f16_heads): at most FWI_ATT_HEADS, and
+ * no more than the group has. */
 #define FWI_ATT_HEADS 4
+static inline int fwi_att_heads(const fwi_hparams *hp)
+{
+    const int group = hp->n_head / hp->n_head_kv;
+    return group < FWI_ATT_HEADS ? group : FWI_ATT_HEADS;
+}
 
 /* Scratch of one context, sized for n_batch tokens. */
 typedef struct fwi_scratch {
@@ -145,7 +151,7 @@ typedef struct fwi_scratch {
      * model's weights do not use), xq_stride[i] bytes apart */
     void *xq[FWI_AQ_COUNT];
     size_t xq_stride[FWI_AQ_COUNT];
-    float *scores;   /* [n_threads][FWI_ATT_HEADS][n_ctx] */
+    float *scores;   /* [n_threads][fwi_att_heads(hp)][n_ctx] */
     float *att_q;    /* [n_threads][head_dim]: the query rounded to f16 */
     fwi_f16 *att_acc;/* [n_threads][head_dim]: f16 value accumulator */
     float *rope_cs;  /* [n_batch][n_rot] */

@@ -69,7 +69,7 @@ static FWI_ALWAYS_INLINE __m512 expf16(__m512 x, const __m512i *T)
         _mm512_storeu_ps(ys, y);
         for (; sp; sp &= (__mmask16)(sp - 1)) {
             const int l = __builtin_ctz(sp);
-            ys[l] = expf(xs[l]);
+            ys[l] = fwi_expf_body(xs[l]);
         }
         y = _mm512_loadu_ps(ys);
     }

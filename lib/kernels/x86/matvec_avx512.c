@@ -64,14 +64,6 @@ static FWI_ALWAYS_INLINE __m512 load_w16(const int wt, const char *p, __mmask16 
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-static FWI_ALWAYS_INLINE __m512 load_w16f(const int wt, const char *p)
-{
-    const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    if (wt == WF16)
-        return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 /* the fixed reduction: hsum16((a0 + a1) + (a2 + a3)) */
 static FWI_ALWAYS_INLINE float hsum16x4(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
 {
@@ -99,7 +91,7 @@ static FWI_ALWAYS_INLINE void matvec_f512(const int wt, float *out, const void *
         for (; k < n64; k += 64) {
             FWI_UNROLL
             for (int q = 0; q < 4; q++)
-                A[q] = _mm512_fmadd_ps(load_w16f(wt, w + (size_t)(k + 16 * q) * es),
+                A[q] = _mm512_fmadd_ps(load_w16(wt, w + (size_t)(k + 16 * q) * es, (__mmask16)0xffff),
                                        _mm512_loadu_ps(x + k + 16 * q), A[q]);
         }
         /* the chunks past the last 64: to A[0], A[1], ... in order */
@@ -149,7 +141,7 @@ static FWI_ALWAYS_INLINE void tile_f512(const int wt, const int T, float *out, s
                 __m512 wv[FMR];
                 FWI_UNROLL
                 for (int i = 0; i < FMR; i++)
-                    wv[i] = load_w16f(wt, wr[i] + (size_t)k * es);
+                    wv[i] = load_w16(wt, wr[i] + (size_t)k * es, (__mmask16)0xffff);
                 FWI_UNROLL
                 for (int j = 0; j < T; j++) {
                     const __m512 xv = _mm512_loadu_ps(xt[j] + k);
